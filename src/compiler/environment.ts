@@ -1,0 +1,53 @@
+// The environment compilers run with: the daemon's own, with PATH taken from
+// DISTCCD_PATH if set, else PATH without distcc masquerade directories (so a
+// compiler name never resolves back to distcc), and the recursion guard
+// raised (distcc src/safeguard.c).
+
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { COMPILER_NAME } from './whitelist.js';
+
+function isMasqueradeDir(dir: string): boolean {
+  return /(^|\/)(ts)?distcc(\/|$)/.test(dir) || dir.includes('/ccache');
+}
+
+export function compilerPath(env: NodeJS.ProcessEnv): string {
+  if (env.DISTCCD_PATH) return env.DISTCCD_PATH;
+  return (env.PATH ?? '/usr/local/bin:/usr/bin:/bin')
+    .split(':')
+    .filter((d) => d !== '' && !isMasqueradeDir(d))
+    .join(':');
+}
+
+export function compilerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const level = Number(env._DISTCC_SAFEGUARD ?? '0');
+  return {
+    ...env,
+    PATH: compilerPath(env),
+    _DISTCC_SAFEGUARD: String((Number.isFinite(level) ? level : 0) + 1),
+  };
+}
+
+/** Compiler names found on `path` (for --whitelist-path). */
+export function compilersOnPath(path: string): Set<string> {
+  const names = new Set<string>();
+  for (const dir of path.split(':')) {
+    if (dir === '') continue;
+    let entries: string[];
+    try {
+      entries = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of entries) {
+      if (!COMPILER_NAME.test(name)) continue;
+      try {
+        const st = statSync(join(dir, name));
+        if (st.isFile() && (st.mode & 0o111) !== 0) names.add(name);
+      } catch {
+        /* dangling link */
+      }
+    }
+  }
+  return names;
+}

@@ -1,0 +1,84 @@
+// The compiler whitelist of distccd 3.4 (distcc src/serve.c
+// dcc_check_compiler_whitelist, CVE-2004-2687): a request may only name a
+// compiler that has an executable entry of the same name in a whitelist
+// directory, and never a path (a leading /bin/ or /usr/bin/ is stripped,
+// distcc issue #279). Also the option checks of dcc_check_insecure_options.
+
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export const DEFAULT_WHITELIST_DIRS = ['/usr/lib/distcc', '/usr/lib/tsdistcc'] as const;
+
+export type WhitelistOptions = Readonly<{
+  dirs: readonly string[];
+  /** Names allowed without a directory entry (compilers found on PATH, --whitelist-path). */
+  names: ReadonlySet<string>;
+  /** --enable-tcp-insecure: no whitelist at all. */
+  insecure: boolean;
+  /** --sysroot: where -specs= files may be. */
+  sysroot?: string;
+}>;
+
+export type Verdict = { ok: true } | { ok: false; reason: string };
+
+export function stripSystemBinDir(name: string): string {
+  const m = /^(\/usr)?\/bin\//i.exec(name);
+  return m ? name.slice(m[0].length) : name;
+}
+
+export async function checkCompiler(compiler: string, opts: WhitelistOptions): Promise<Verdict> {
+  if (opts.insecure) return { ok: true };
+  const name = stripSystemBinDir(compiler);
+  if (name.includes('/')) {
+    return { ok: false, reason: `compiler name <${compiler}> cannot be an absolute path` };
+  }
+  if (name === '' || name === '.' || name === '..') {
+    return { ok: false, reason: `compiler name <${compiler}> is not a command name` };
+  }
+  if (opts.names.has(name)) return { ok: true };
+  for (const dir of opts.dirs) {
+    try {
+      await access(join(dir, name), constants.X_OK);
+      return { ok: true };
+    } catch {
+      /* not in this directory */
+    }
+  }
+  return {
+    ok: false,
+    reason: `CRITICAL! ${name} not in ${opts.dirs.join(' or ')} whitelist`,
+  };
+}
+
+/** -fplugin= loads code into the compiler; -specs= can run commands. */
+export async function checkOptions(argv: readonly string[], sysroot?: string): Promise<Verdict> {
+  for (const a of argv.slice(1)) {
+    if (a.startsWith('-fplugin=')) {
+      return { ok: false, reason: `-fplugin= is not allowed (it runs code on the server): ${a}` };
+    }
+    if (a.startsWith('-specs=')) {
+      const file = a.slice('-specs='.length);
+      if (sysroot !== undefined && !file.includes('..')) {
+        try {
+          if ((await stat(join(sysroot, file))).isFile()) continue;
+        } catch {
+          /* falls through to the refusal */
+        }
+      }
+      return {
+        ok: false,
+        reason: `${a} is not allowed unless the file exists under --sysroot`,
+      };
+    }
+  }
+  return { ok: true };
+}
+
+/**
+ * Compiler names on PATH, as update-distcc-symlinks would link them: cc, c++,
+ * c89, c99, gcc, g++, clang, clang++ with an optional target prefix and
+ * version suffix.
+ */
+export const COMPILER_NAME =
+  /^(?:cc|c\+\+|c89|c99|c89-gcc|c99-gcc|(?:[A-Za-z0-9_.]+-)*(?:gcc|g\+\+|clang|clang\+\+)(?:-[0-9][0-9.]*)?)$/;

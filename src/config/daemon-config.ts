@@ -1,0 +1,137 @@
+// From parsed options (and the environment) to one frozen configuration.
+// Every problem is collected and reported together; any problem is exit 101.
+
+import { availableParallelism, tmpdir } from 'node:os';
+import { ConfigError } from '../errors.js';
+import { DEFAULT_PORT, DEFAULT_STATS_PORT, type RawDaemonOptions } from '../cli/daemon-options.js';
+import { LEVEL_NAMES_ACCEPTED, parseLevel, type LevelName } from '../logging/levels.js';
+import { defaultLimits, type RequestLimits } from '../protocol/limits.js';
+import { PRIVATE_RANGES, parseAllowRule, type AllowRule } from '../server/access.js';
+import { DEFAULT_WHITELIST_DIRS, type WhitelistOptions } from '../compiler/whitelist.js';
+import { integerOption, lastString, sizeOption, type Problems } from './numbers.js';
+
+export type DaemonConfig = Readonly<{
+  mode: 'daemon' | 'inetd';
+  detach: boolean;
+  port: number;
+  listen?: string;
+  allow: readonly AllowRule[];
+  jobs: number;
+  queueLimit: number;
+  nice: number;
+  user?: string;
+  pidFile?: string;
+  jobLifetime: number;
+  lifetime: number;
+  shutdownGrace: number;
+  logFile?: string;
+  logStderr: boolean;
+  logLevel: LevelName;
+  logFormat: 'text' | 'json';
+  stats: boolean;
+  statsPort: number;
+  /** Whitelist settings; `names` is filled at start-up from PATH with --whitelist-path. */
+  whitelist: WhitelistOptions;
+  whitelistPath: boolean;
+  limits: RequestLimits;
+  ioTimeout: number;
+  tmpdir: string;
+}>;
+
+export type ConfigInput = Readonly<{
+  options: RawDaemonOptions;
+  env: NodeJS.ProcessEnv;
+  /** Whether fd 0 is a socket: distccd then assumes --inetd. */
+  stdinIsSocket: boolean;
+}>;
+
+const MAX_SECS = 365 * 24 * 3600;
+
+export function buildDaemonConfig({ options: o, env, stdinIsSocket }: ConfigInput): DaemonConfig {
+  const problems: Problems = [];
+  if (o.daemon && o.inetd) problems.push('--daemon and --inetd exclude each other; give one');
+  const mode = o.inetd ? 'inetd' : o.daemon ? 'daemon' : stdinIsSocket ? 'inetd' : 'daemon';
+
+  const allow: AllowRule[] = [];
+  for (const text of o.allow ?? []) {
+    const rule = parseAllowRule(text);
+    if (typeof rule === 'string') problems.push(rule);
+    else allow.push(rule);
+  }
+  if (o['allow-private']) {
+    for (const text of PRIVATE_RANGES) allow.push(parseAllowRule(text) as AllowRule);
+  }
+  // Fail closed: distcc's own versions disagree on what no --allow means.
+  // In inetd mode with a pipe (ssh) there is no peer address to check.
+  if (mode === 'daemon' && allow.length === 0 && problems.length === 0) {
+    problems.push(
+      'no --allow and no --allow-private given: tsdistccd serves nobody by default; name the clients with --allow IP[/BITS] or use --allow-private',
+    );
+  }
+
+  const jobs = integerOption(problems, 'jobs', o.jobs, availableParallelism() + 2, { min: 1, max: 4096 });
+  const logLevelText = lastString(o['log-level']);
+  let logLevel: LevelName = 'notice';
+  if (logLevelText !== undefined) {
+    const parsed = parseLevel(logLevelText);
+    if (parsed) logLevel = parsed;
+    else problems.push(`--log-level must be one of ${LEVEL_NAMES_ACCEPTED.join(', ')}; got \`${logLevelText}\``);
+  }
+  if (o.verbose || o.wizard) logLevel = 'debug';
+  const logFormatText = lastString(o['log-format']) ?? 'text';
+  if (logFormatText !== 'text' && logFormatText !== 'json') {
+    problems.push(`--log-format must be text or json, got \`${logFormatText}\``);
+  }
+
+  const ioText = env.DISTCC_IO_TIMEOUT;
+  let ioTimeout = 300;
+  if (ioText !== undefined && ioText !== '') {
+    const n = Number(ioText);
+    if (!Number.isInteger(n) || n <= 0) {
+      problems.push(`DISTCC_IO_TIMEOUT must be a positive number of seconds, got \`${ioText}\``);
+    } else ioTimeout = n;
+  }
+
+  const limits: RequestLimits = Object.freeze({
+    maxArgs: integerOption(problems, 'max-args', o['max-args'], defaultLimits.maxArgs, { min: 1, max: 1_000_000 }),
+    maxArgLength: sizeOption(problems, 'max-arg-length', o['max-arg-length'], defaultLimits.maxArgLength),
+    maxBodySize: sizeOption(problems, 'max-body-size', o['max-body-size'], defaultLimits.maxBodySize),
+  });
+  if (limits.maxBodySize > 0xffffffff) problems.push('--max-body-size must be under 4G (the protocol counts in 32 bits)');
+
+  const config: DaemonConfig = Object.freeze({
+    mode,
+    detach: mode === 'daemon' && o.detach !== false && !o.wizard,
+    port: integerOption(problems, 'port', o.port, DEFAULT_PORT, { min: 0, max: 65535 }),
+    ...(o.listen !== undefined ? { listen: lastString(o.listen)! } : {}),
+    allow: Object.freeze(allow),
+    jobs,
+    queueLimit: integerOption(problems, 'queue-limit', o['queue-limit'], jobs * 4, { min: 0, max: 1_000_000 }),
+    nice: integerOption(problems, 'nice', o.nice, 5, { min: -20, max: 39 }),
+    ...(o.user !== undefined ? { user: lastString(o.user)! } : {}),
+    ...(o['pid-file'] !== undefined ? { pidFile: lastString(o['pid-file'])! } : {}),
+    jobLifetime: integerOption(problems, 'job-lifetime', o['job-lifetime'], 0, { min: 0, max: MAX_SECS }),
+    lifetime: integerOption(problems, 'lifetime', o.lifetime, 0, { min: 0, max: MAX_SECS }),
+    shutdownGrace: integerOption(problems, 'shutdown-grace', o['shutdown-grace'], 30, { min: 0, max: MAX_SECS }),
+    ...(o['log-file'] !== undefined ? { logFile: lastString(o['log-file'])! } : {}),
+    logStderr: o['log-stderr'] === true || o.wizard === true,
+    logLevel,
+    logFormat: logFormatText === 'json' ? 'json' : 'text',
+    stats: o.stats === true,
+    statsPort: integerOption(problems, 'stats-port', o['stats-port'], DEFAULT_STATS_PORT, { min: 0, max: 65535 }),
+    whitelist: Object.freeze({
+      dirs: Object.freeze([...DEFAULT_WHITELIST_DIRS, ...(o['whitelist-dir'] ?? [])]),
+      names: new Set<string>(),
+      insecure: o['enable-tcp-insecure'] === true,
+      ...(o.sysroot !== undefined ? { sysroot: lastString(o.sysroot)! } : {}),
+    }),
+    whitelistPath: o['whitelist-path'] === true,
+    limits,
+    ioTimeout,
+    tmpdir: env.TMPDIR || tmpdir(),
+  });
+  if (problems.length > 0) {
+    throw new ConfigError(problems.length === 1 ? problems[0]! : `bad options:\n  ${problems.join('\n  ')}`);
+  }
+  return config;
+}

@@ -1,0 +1,182 @@
+// Incremental decoder of a client's request, protocols 1 and 2:
+//   DIST ver, ARGC n, n x ARGV len bytes, DOTI len bytes
+// (distcc doc/protocol-1.txt). It keeps the partial tail between chunks, so
+// any split of the stream decodes the same. No sockets here: push() bytes,
+// get the request once it is complete. A wrong token, a bad number or a claim
+// over a limit throws ProtocolError; the caller closes the connection.
+
+import { ProtocolError } from '../errors.js';
+import { defaultLimits, type RequestLimits } from './limits.js';
+import { TOKEN_LENGTH, Token, decodeToken } from './token.js';
+
+export type CompileRequest = {
+  /** Protocol version the client asked for: 0 (treated as 1), 1 or 2. */
+  version: number;
+  args: string[];
+  /** The DOTI body as sent: LZO-compressed for version 2. */
+  body: Buffer;
+};
+
+type Phase = 'dist' | 'argc' | 'argv' | 'argv-body' | 'doti' | 'doti-body' | 'done';
+
+/** Highest protocol version this decoder takes (3, pump, is not decoded here). */
+export const MAX_PLAIN_VERSION = 2;
+
+export class RequestDecoder {
+  readonly #limits: RequestLimits;
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+  #phase: Phase = 'dist';
+  #version = 0;
+  #argc = 0;
+  #args: string[] = [];
+  #bodyLength = 0;
+  #request: CompileRequest | undefined;
+
+  constructor(limits: RequestLimits = defaultLimits) {
+    this.#limits = limits;
+  }
+
+  /** Bytes of the request taken so far; useful for logs and stats. */
+  get bytesReceived(): number {
+    return this.#received;
+  }
+  #received = 0;
+
+  /** The phase the decoder waits in: for a timeout or EOF message. */
+  get phase(): string {
+    return this.#phase;
+  }
+
+  /** The arguments decoded so far (for log lines about a partial request). */
+  get args(): readonly string[] {
+    return this.#args;
+  }
+
+  /**
+   * Takes the next chunk of the stream. Returns the request when it is
+   * complete, undefined while more bytes are needed. Bytes after a complete
+   * request are a protocol error: one connection is one job.
+   */
+  push(chunk: Buffer): CompileRequest | undefined {
+    if (this.#phase === 'done') {
+      if (chunk.length > 0) throw new ProtocolError('unexpected bytes after a complete request');
+      return this.#request;
+    }
+    this.#received += chunk.length;
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+    while (!this.#done() && this.#step()) {
+      /* keep going while whole items are available */
+    }
+    return this.#done() ? this.#request : undefined;
+  }
+
+  #done(): boolean {
+    return this.#phase === 'done';
+  }
+
+  #take(n: number): Buffer | undefined {
+    if (this.#buffered < n) return undefined;
+    const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+    const head = all.subarray(0, n);
+    const rest = all.subarray(n);
+    this.#chunks = rest.length > 0 ? [rest] : [];
+    this.#buffered = rest.length;
+    return head;
+  }
+
+  #token(expected: string): number | undefined {
+    const head = this.#take(TOKEN_LENGTH);
+    if (!head) return undefined;
+    const token = decodeToken(head, 0);
+    if (!token) {
+      throw new ProtocolError(
+        `expected token ${expected}, got bytes \`${printable(head)}\` that are not a token`,
+      );
+    }
+    if (token.name !== expected) {
+      throw new ProtocolError(`expected token ${expected}, got ${printable(head)}`);
+    }
+    return token.value;
+  }
+
+  #step(): boolean {
+    switch (this.#phase) {
+      case 'dist': {
+        const version = this.#token(Token.DIST);
+        if (version === undefined) return false;
+        // distcc src/serve.c accepts DIST00000000 and answers it as version 0.
+        if (version > MAX_PLAIN_VERSION) {
+          throw new ProtocolError(
+            `protocol version ${version} is not served here (versions 0 to ${MAX_PLAIN_VERSION})`,
+          );
+        }
+        this.#version = version;
+        this.#phase = 'argc';
+        return true;
+      }
+      case 'argc': {
+        const argc = this.#token(Token.ARGC);
+        if (argc === undefined) return false;
+        if (argc < 1 || argc > this.#limits.maxArgs) {
+          throw new ProtocolError(`ARGC must be 1 to ${this.#limits.maxArgs}, got ${argc}`);
+        }
+        this.#argc = argc;
+        this.#phase = 'argv';
+        return true;
+      }
+      case 'argv': {
+        const length = this.#token(Token.ARGV);
+        if (length === undefined) return false;
+        if (length > this.#limits.maxArgLength) {
+          throw new ProtocolError(
+            `ARGV ${this.#args.length} is ${length} bytes, over the limit of ${this.#limits.maxArgLength}`,
+          );
+        }
+        this.#bodyLength = length;
+        this.#phase = 'argv-body';
+        return true;
+      }
+      case 'argv-body': {
+        const body = this.#take(this.#bodyLength);
+        if (!body) return false;
+        const arg = body.toString('utf8');
+        if (arg.includes('\0')) {
+          throw new ProtocolError(`ARGV ${this.#args.length} contains a NUL byte`);
+        }
+        this.#args.push(arg);
+        this.#phase = this.#args.length < this.#argc ? 'argv' : 'doti';
+        return true;
+      }
+      case 'doti': {
+        const length = this.#token(Token.DOTI);
+        if (length === undefined) return false;
+        if (length > this.#limits.maxBodySize) {
+          throw new ProtocolError(
+            `DOTI is ${length} bytes, over the limit of ${this.#limits.maxBodySize}`,
+          );
+        }
+        this.#bodyLength = length;
+        this.#phase = 'doti-body';
+        return true;
+      }
+      case 'doti-body': {
+        const body = this.#take(this.#bodyLength);
+        if (!body) return false;
+        if (this.#buffered > 0) {
+          throw new ProtocolError(`${this.#buffered} unexpected bytes after the DOTI body`);
+        }
+        this.#request = { version: this.#version, args: this.#args, body };
+        this.#phase = 'done';
+        return true;
+      }
+      case 'done':
+        return false;
+    }
+  }
+}
+
+function printable(bytes: Buffer): string {
+  return bytes.toString('latin1').replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}

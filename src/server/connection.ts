@@ -1,0 +1,161 @@
+// One connection, one job: read the request with an I/O timeout, run it,
+// write the reply, close. A malformed request, a refusal or a timeout
+// closes this connection only, with one log line saying why; the summary
+// line is distccd's (distcc src/serve.c dcc_job_summary).
+
+import type { Readable, Writable } from 'node:stream';
+import { ProtocolError } from '../errors.js';
+import { RequestDecoder, type CompileRequest } from '../protocol/request-decoder.js';
+import type { ServerContext } from './context.js';
+import { AbortReason, runJob, type JobOutcome } from './job.js';
+
+export type Peer = Readonly<{ address?: string; port?: number }>;
+
+export type Conversation = Readonly<{
+  input: Readable;
+  output: Writable;
+  peer: Peer;
+  /** Ends the connection at once (both directions). */
+  destroy: () => void;
+  /** Ends the connection after the written data is flushed. */
+  end: (data: Buffer) => void;
+}>;
+
+export function peerName(peer: Peer): string {
+  return peer.address === undefined ? 'inetd' : `${peer.address}:${peer.port ?? 0}`;
+}
+
+/** Reads one request; resolves undefined (after logging why) if there is none. */
+function readRequest(conv: Conversation, ctx: ServerContext): Promise<CompileRequest | undefined> {
+  const { logger, stats, config } = ctx;
+  const decoder = new RequestDecoder(config.limits);
+  const who = peerName(conv.peer);
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (request: CompileRequest | undefined) => {
+      clearTimeout(timer);
+      conv.input.off('data', onData);
+      conv.input.off('end', onEnd);
+      conv.input.off('error', onError);
+      resolve(request);
+    };
+    const armTimer = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        logger.warning(`client: ${who} timed out after ${config.ioTimeout}s waiting for the request`, {
+          phase: decoder.phase,
+        });
+        stats.count('OTHER');
+        finish(undefined);
+      }, config.ioTimeout * 1000);
+    };
+    const onData = (chunk: Buffer) => {
+      armTimer();
+      try {
+        const request = decoder.push(chunk);
+        if (request) {
+          conv.input.pause();
+          finish(request);
+        }
+      } catch (err) {
+        const why = err instanceof ProtocolError ? err.message : String(err);
+        logger.error(`client: ${who} bad request: ${why}`);
+        stats.count('REJ_BAD_REQ');
+        finish(undefined);
+      }
+    };
+    const onEnd = () => {
+      logger.warning(`client: ${who} closed the connection before a complete request`, {
+        phase: decoder.phase,
+        bytes: decoder.bytesReceived,
+      });
+      stats.count('OTHER');
+      finish(undefined);
+    };
+    const onError = (err: Error) => {
+      logger.warning(`client: ${who} connection error while reading: ${err.message}`);
+      stats.count('OTHER');
+      finish(undefined);
+    };
+    conv.input.on('data', onData);
+    conv.input.on('end', onEnd);
+    conv.input.on('error', onError);
+    armTimer();
+  });
+}
+
+function summary(who: string, o: JobOutcome, msecs: number): string {
+  return `client: ${who} ${o.result} exit:${o.exitCode >> 0} sig:${o.signal} core:0 ret:0 time:${msecs}ms ${o.compiler} ${o.input}`;
+}
+
+/** Serves one conversation to the end. Never throws. */
+export async function serveConnection(conv: Conversation, ctx: ServerContext): Promise<void> {
+  const { logger, stats } = ctx;
+  const who = peerName(conv.peer);
+  const started = Date.now();
+  try {
+    const request = await readRequest(conv, ctx);
+    if (!request) {
+      conv.destroy();
+      return;
+    }
+    // distcc clients never half-close: EOF or an error now means the
+    // client is gone, and its compiler is killed.
+    const disconnect = new AbortController();
+    const onGone = () => disconnect.abort(AbortReason.DISCONNECT);
+    conv.input.once('end', onGone);
+    conv.input.once('error', onGone);
+    conv.input.once('close', onGone);
+    conv.input.on('data', () => disconnect.abort(AbortReason.DISCONNECT));
+    conv.input.resume();
+    let outcome: JobOutcome;
+    try {
+      outcome = await runJob(request, ctx, disconnect.signal);
+    } finally {
+      conv.input.off('end', onGone);
+      conv.input.off('error', onGone);
+      conv.input.off('close', onGone);
+    }
+    const msecs = Date.now() - started;
+    stats.count(outcome.result);
+    if (!outcome.reply) {
+      logger.warning(`client: ${who} refused: ${outcome.reason ?? 'no reason'}`, {
+        compiler: outcome.compiler,
+      });
+      logger.notice(summary(who, outcome, msecs));
+      conv.destroy();
+      return;
+    }
+    stats.jobFinished(outcome.input, outcome.compiler, msecs);
+    await writeReply(conv, outcome.reply, ctx);
+    logger.notice(summary(who, outcome, msecs));
+  } catch (err) {
+    logger.error(`client: ${who} job failed inside tsdistccd: ${(err as Error).stack ?? String(err)}`);
+    stats.count('OTHER');
+    conv.destroy();
+  }
+}
+
+function writeReply(conv: Conversation, parts: Buffer[], ctx: ServerContext): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      ctx.logger.warning(`client: ${peerName(conv.peer)} timed out reading the reply`);
+      conv.destroy();
+      resolve();
+    }, ctx.config.ioTimeout * 1000);
+    conv.output.once('finish', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    conv.output.once('error', () => {
+      clearTimeout(timer);
+      conv.destroy();
+      resolve();
+    });
+    conv.output.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    conv.end(Buffer.concat(parts));
+  });
+}

@@ -1,0 +1,142 @@
+// One job, from a decoded request to the reply: argument check, whitelist,
+// slot, job directory, compiler, reply. A refusal has no reply: the
+// connection is closed and the client compiles locally (distcc src/serve.c).
+
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { preprocessedExtension, rewriteArgs, scanArgs } from '../compiler/args.js';
+import { makeJobDir } from '../compiler/job-dir.js';
+import { runCompiler } from '../compiler/run.js';
+import { checkCompiler, checkOptions } from '../compiler/whitelist.js';
+import { ExitCode } from '../errors.js';
+import { decodeBody, encodeBody } from '../protocol/bodies.js';
+import { encodeReply, waitStatus } from '../protocol/reply.js';
+import type { CompileRequest } from '../protocol/request-decoder.js';
+import type { ServerContext } from './context.js';
+import type { JobResultName } from './stats.js';
+
+export type JobOutcome = {
+  result: JobResultName;
+  /** The reply to send; absent for a refusal. */
+  reply?: Buffer[];
+  exitCode: number;
+  signal: number;
+  compiler: string;
+  input: string;
+  /** Why a job was refused, for the log. */
+  reason?: string;
+};
+
+/** Why an AbortSignal fired: the client went away, or the job ran too long. */
+export const AbortReason = { DISCONNECT: 'disconnect', TIMEOUT: 'timeout' } as const;
+
+function refuse(result: JobResultName, compiler: string, input: string, reason: string): JobOutcome {
+  return { result, exitCode: 0, signal: 0, compiler, input, reason };
+}
+
+export async function runJob(
+  request: CompileRequest,
+  ctx: ServerContext,
+  disconnect: AbortSignal,
+): Promise<JobOutcome> {
+  const { config } = ctx;
+  const compiler = request.args[0] ?? '';
+  const scan = scanArgs(request.args);
+  if (!scan.distributable) {
+    return refuse('OTHER', compiler, '', `non-distributable command: ${scan.reason}`);
+  }
+  const input = scan.input;
+  const name = await checkCompiler(compiler, config.whitelist);
+  if (!name.ok) return refuse('OTHER', compiler, input, name.reason);
+  const opts = await checkOptions(request.args, config.whitelist.sysroot);
+  if (!opts.ok) return refuse('OTHER', compiler, input, opts.reason);
+
+  let source: Buffer;
+  try {
+    source = await decodeBody(request.version, request.body, config.limits.maxBodySize);
+  } catch (err) {
+    return refuse('REJ_BAD_REQ', compiler, input, `bad DOTI body: ${(err as Error).message}`);
+  }
+
+  const release = await ctx.queue.acquire(disconnect);
+  if (!release) {
+    if (disconnect.aborted) return refuse('CLI_DISCONN', compiler, input, 'client left while queued');
+    return refuse('REJ_OVERLOAD', compiler, input, `queue full (${config.queueLimit} waiting)`);
+  }
+  ctx.stats.sample(ctx.queue.running);
+  const dir = await makeJobDir(
+    config.tmpdir,
+    preprocessedExtension(input),
+    scan.assemblyOutput ? 's' : 'o',
+  );
+  const lifetime = new AbortController();
+  const timer =
+    config.jobLifetime > 0
+      ? setTimeout(() => lifetime.abort(AbortReason.TIMEOUT), config.jobLifetime * 1000)
+      : undefined;
+  try {
+    await writeFile(dir.input, source, { mode: 0o600 });
+    const argv = rewriteArgs(request.args, scan, dir.input, dir.output);
+    const signal = AbortSignal.any([disconnect, lifetime.signal]);
+    const run = await runCompiler(argv, {
+      cwd: dir.path,
+      env: ctx.compilerEnv,
+      signal,
+      maxOutput: config.limits.maxBodySize,
+    });
+
+    if (run.aborted === AbortReason.DISCONNECT || disconnect.aborted) {
+      return refuse('CLI_DISCONN', compiler, input, 'client disconnected during the compile; compiler killed');
+    }
+    let status: number;
+    let stderr = run.stderr;
+    let result: JobResultName;
+    let exitCode: number;
+    if (run.aborted === AbortReason.TIMEOUT) {
+      exitCode = ExitCode.TIMEOUT;
+      status = waitStatus(exitCode);
+      result = 'COMPILE_TIMEOUT';
+      stderr = Buffer.concat([
+        stderr,
+        Buffer.from(
+          `tsdistccd[${process.pid}] ERROR: compilation of ${input} exceeded --job-lifetime ${config.jobLifetime}s; killed\n`,
+        ),
+      ]);
+    } else if (run.startError !== undefined) {
+      exitCode = ExitCode.COMPILER_MISSING;
+      status = waitStatus(exitCode);
+      result = 'COMPILE_ERROR';
+      stderr = Buffer.from(
+        `tsdistccd[${process.pid}] (dcc_execvp) ERROR: failed to exec ${compiler}: ${run.startError}\n`,
+      );
+    } else {
+      exitCode = run.exitCode ?? 0;
+      status = waitStatus(exitCode, run.signal);
+      result = status === 0 ? 'COMPILE_OK' : 'COMPILE_ERROR';
+    }
+    let object = Buffer.alloc(0);
+    if (status === 0) {
+      try {
+        object = await readFile(dir.output);
+      } catch {
+        /* a compiler that succeeded without output: an empty object, as distccd sends */
+      }
+    }
+    const [serr, sout, doto] = await Promise.all([
+      encodeBody(request.version, stderr),
+      encodeBody(request.version, run.stdout),
+      encodeBody(request.version, object),
+    ]);
+    const reply = encodeReply({ version: request.version, status, stderr: serr, stdout: sout, object: doto });
+    return { result, reply, exitCode, signal: run.signal, compiler, input };
+  } finally {
+    clearTimeout(timer);
+    release();
+    ctx.stats.sample(ctx.queue.running);
+    if (process.env.DISTCC_SAVE_TEMPS !== '1') await dir.remove();
+  }
+}
+
+export function inputName(outcome: JobOutcome): string {
+  return outcome.input ? basename(outcome.input) : '';
+}
