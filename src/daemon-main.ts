@@ -14,7 +14,7 @@ import { makeContext, startDaemon } from './server/daemon.js';
 import { isAllowed } from './server/access.js';
 import { detach, isDetachedChild, reportToParent } from './system/detach.js';
 import { removePidFile, writePidFile } from './system/pid-file.js';
-import { dropPrivileges } from './system/privileges.js';
+import { accountToRunAs, dropPrivileges, switchTo } from './system/privileges.js';
 import { VERSION } from './version.js';
 
 export function versionText(): string {
@@ -72,28 +72,23 @@ function stdinIsSocket(): boolean {
 
 async function serveInetd(config: DaemonConfig, logger: Logger, env: NodeJS.ProcessEnv): Promise<number> {
   const ctx = makeContext(config, logger, compilerEnv(env));
-  if (stdinIsSocket()) {
-    const socket = new Socket({ fd: 0, readable: true, writable: true });
-    const peer = { address: socket.remoteAddress, port: socket.remotePort };
-    if (peer.address !== undefined && config.allow.length > 0 && !isAllowed(config.allow, peer.address)) {
-      logger.warning(`client: ${peer.address}:${peer.port ?? 0} denied by access list`);
-      socket.destroy();
-      return ExitCode.ACCESS_DENIED;
-    }
-    await serveConnection(
-      { input: socket, output: socket, peer, destroy: () => socket.destroy(), end: (d) => socket.end(d) },
-      ctx,
-    );
-    return 0;
+  // inetd hands over one TCP socket as fd 0 and 1; ssh and tests give pipes
+  // or a Unix socketpair, which have no peer address to check.
+  const input = stdinIsSocket() ? new Socket({ fd: 0, readable: true, writable: false }) : process.stdin;
+  const address = input instanceof Socket ? input.remoteAddress : undefined;
+  const peer = address !== undefined ? { address, port: (input as Socket).remotePort } : {};
+  if (address !== undefined && config.allow.length > 0 && !isAllowed(config.allow, address)) {
+    logger.warning(`client: ${address}:${(input as Socket).remotePort ?? 0} denied by access list`);
+    input.destroy();
+    return ExitCode.ACCESS_DENIED;
   }
-  // A pipe (ssh): there is no peer address to check.
   await serveConnection(
     {
-      input: process.stdin,
+      input,
       output: process.stdout,
-      peer: {},
+      peer,
       destroy: () => {
-        process.stdin.destroy();
+        input.destroy();
         process.stdout.destroy();
       },
       end: (d) => process.stdout.end(d),
@@ -160,11 +155,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
 async function runDaemon(config: DaemonConfig, logger: Logger, env: NodeJS.ProcessEnv): Promise<number> {
   const ctx = makeContext(config, logger, compilerEnv(env));
   const daemon = await startDaemon(ctx);
-  if (config.pidFile !== undefined) writePidFile(config.pidFile);
-  const account = dropPrivileges(config.user);
+  const account = accountToRunAs(config.user);
+  if (config.pidFile !== undefined) writePidFile(config.pidFile, process.pid, account);
+  if (account) switchTo(account);
   const where = daemon.listener.address();
   logger.notice(
-    `listening on ${where.address}:${where.port}${daemon.statsServer ? `, stats on port ${config.statsPort}` : ''}; jobs ${config.jobs}, queue ${config.queueLimit}${account ? `, user ${account.name}` : ''}`,
+    `listening on ${where.address}:${where.port}${daemon.statsServer ? `, stats on port ${(daemon.statsServer.address() as { port: number }).port}` : ''}; jobs ${config.jobs}, queue ${config.queueLimit}${account ? `, user ${account.name}` : ''}`,
   );
   reportToParent('ready');
 

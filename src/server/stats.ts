@@ -1,7 +1,7 @@
 // Job counters and distccd's <distccstats> page (distcc src/stats.c): any
 // request on the stats port is answered with this text, bare LF line ends.
 
-import { freemem, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { statfsSync } from 'node:fs';
 
 export const JobResult = {
@@ -102,7 +102,6 @@ export class Stats {
       `dcc_max_RSS_name tsdistccd`,
       `dcc_io_rate 0`,
       `dcc_free_space ${freeSpaceMb} MB`,
-      `dcc_free_mem ${Math.floor(freemem() / (1024 * 1024))} MB`,
     ];
     const body = `argv /tsdistccd\n<distccstats>\n${lines.join('\n')}\n</distccstats>\n`;
     return `HTTP/1.0 200 OK\nContent-Type: text/plain\nConnection: close\n\n${body}`;

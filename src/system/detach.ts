@@ -4,7 +4,7 @@
 // why it could not), then exits with that status.
 
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
 
 const CHILD_MARK = 'TSDISTCCD_DETACHED_CHILD';
 
@@ -19,20 +19,33 @@ export function detach(): Promise<number> {
     stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
     env: { ...process.env, [CHILD_MARK]: '1' },
   });
+  const pipe = child.stdio[3] as NodeJS.ReadableStream & { destroy: () => void };
   return new Promise((resolve) => {
     let text = '';
-    const pipe = child.stdio[3] as NodeJS.ReadableStream;
+    let settled = false;
+    const settle = (code: number) => {
+      if (settled) return;
+      settled = true;
+      child.unref();
+      pipe.destroy();
+      resolve(code);
+    };
     pipe.setEncoding('utf8');
     pipe.on('data', (d: string) => {
       text += d;
-      const m = /^(ready|exit (\d+)(?: (.*))?)\n/s.exec(text);
-      if (!m) return;
-      if (m[3]) process.stderr.write(`tsdistccd: ${m[3]}\n`);
-      child.unref();
-      (pipe as unknown as { destroy: () => void }).destroy();
-      resolve(m[1] === 'ready' ? 0 : Number(m[2]));
+      if (text.startsWith('ready\n')) settle(0);
     });
-    child.on('exit', (code) => resolve(code ?? 100));
+    // The copy closes the pipe when it reports a failure or exits.
+    pipe.on('end', () => {
+      const m = /^exit (\d+) ?(.*)\n/s.exec(text);
+      if (m) {
+        if (m[2]) process.stderr.write(`tsdistccd: ${m[2]}\n`);
+        settle(Number(m[1]));
+      } else {
+        child.once('exit', (code) => settle(code ?? 100));
+        if (child.exitCode !== null) settle(child.exitCode);
+      }
+    });
   });
 }
 
@@ -40,6 +53,11 @@ export function detach(): Promise<number> {
 export function reportToParent(status: 'ready' | { exitCode: number; message: string }): void {
   if (!isDetachedChild()) return;
   const line = status === 'ready' ? 'ready\n' : `exit ${status.exitCode} ${status.message.replace(/\n/g, ' ')}\n`;
-  const out = createWriteStream('', { fd: 3 });
-  out.end(line);
+  // Synchronous: the process may exit right after a failure report.
+  try {
+    writeSync(3, line);
+    if (status !== 'ready') closeSync(3);
+  } catch {
+    /* the parent is gone */
+  }
 }

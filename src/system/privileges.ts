@@ -23,6 +23,13 @@ export const DEFAULT_USERS = ['tsdistcc', 'distcc', 'nobody'] as const;
 
 /** Drops to `user` if running as root; returns the account used, if any. */
 export function dropPrivileges(user: string | undefined): Account | undefined {
+  const account = accountToRunAs(user);
+  if (account) switchTo(account);
+  return account;
+}
+
+/** The account a root daemon will switch to; undefined when not root. */
+export function accountToRunAs(user: string | undefined): Account | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const candidates = user !== undefined ? [user] : DEFAULT_USERS;
   let account: Account | undefined;
@@ -36,6 +43,11 @@ export function dropPrivileges(user: string | undefined): Account | undefined {
   if (account.uid === 0) {
     throw new SetuidError(`--user must not be root: compilers never run as root (got \`${account.name}\`)`);
   }
+  return account;
+}
+
+/** Supplementary groups, then gid, then uid (distcc src/setuid.c). */
+export function switchTo(account: Account): void {
   try {
     if (lookupUser(account.name)) (process as { initgroups?: (u: string, g: number) => void }).initgroups!(account.name, account.gid);
     else process.setgroups!([account.gid]);
@@ -44,5 +56,4 @@ export function dropPrivileges(user: string | undefined): Account | undefined {
   } catch (err) {
     throw new SetuidError(`cannot switch to user ${account.name}: ${(err as Error).message}`, { cause: err });
   }
-  return account;
 }
