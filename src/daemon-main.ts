@@ -37,7 +37,9 @@ async function parseOptions(argv: string[]): Promise<RawDaemonOptions | { help: 
   const parsed = (await parser.parseAsync()) as RawDaemonOptions & { _: unknown[] };
   if (failure !== undefined) throw new ConfigError(`${failure} (see tsdistccd --help)`);
   if (parsed._.length > 0) {
-    throw new ConfigError(`tsdistccd takes no arguments besides options, got \`${parsed._.join(' ')}\``);
+    throw new ConfigError(
+      `tsdistccd takes no arguments besides options, got \`${parsed._.join(' ')}\``,
+    );
   }
   return parsed;
 }
@@ -45,7 +47,10 @@ async function parseOptions(argv: string[]): Promise<RawDaemonOptions | { help: 
 function makeLogger(config: DaemonConfig, ident: string): Logger {
   return createLogger({
     level: config.logLevel,
-    destination: config.logFile !== undefined && !config.logStderr ? { kind: 'file', path: config.logFile } : { kind: 'stderr' },
+    destination:
+      config.logFile !== undefined && !config.logStderr
+        ? { kind: 'file', path: config.logFile }
+        : { kind: 'stderr' },
     format: config.logFormat,
     ident,
   });
@@ -70,15 +75,21 @@ function stdinIsSocket(): boolean {
   }
 }
 
-async function serveInetd(config: DaemonConfig, logger: Logger, env: NodeJS.ProcessEnv): Promise<number> {
+async function serveInetd(
+  config: DaemonConfig,
+  logger: Logger,
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
   const ctx = makeContext(config, logger, compilerEnv(env));
   // inetd hands over one TCP socket as fd 0 and 1; ssh and tests give pipes
   // or a Unix socketpair, which have no peer address to check.
-  const input = stdinIsSocket() ? new Socket({ fd: 0, readable: true, writable: false }) : process.stdin;
+  const input = stdinIsSocket()
+    ? new Socket({ fd: 0, readable: true, writable: false })
+    : process.stdin;
   const address = input instanceof Socket ? input.remoteAddress : undefined;
-  const peer = address !== undefined ? { address, port: (input as Socket).remotePort } : {};
+  const peer = address !== undefined ? { address, port: input.remotePort } : {};
   if (address !== undefined && config.allow.length > 0 && !isAllowed(config.allow, address)) {
-    logger.warning(`client: ${address}:${(input as Socket).remotePort ?? 0} denied by access list`);
+    logger.warning(`client: ${address}:${input.remotePort ?? 0} denied by access list`);
     input.destroy();
     return ExitCode.ACCESS_DENIED;
   }
@@ -106,11 +117,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       process.stdout.write(`${options.help}\n`);
       return 0;
     }
-    if ((options as RawDaemonOptions).version) {
+    if (options.version) {
       process.stdout.write(versionText());
       return 0;
     }
-    config = buildDaemonConfig({ options: options as RawDaemonOptions, env, stdinIsSocket: stdinIsSocket() });
+    config = buildDaemonConfig({
+      options: options,
+      env,
+      stdinIsSocket: stdinIsSocket(),
+    });
   } catch (err) {
     if (err instanceof TsdistccError) {
       process.stderr.write(`tsdistccd: ${err.message}\n`);
@@ -146,13 +161,18 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     const message = e ? e.message : `internal error: ${(err as Error).stack ?? String(err)}`;
     logger.critical(message);
     logger.flush();
-    if (!config.logStderr && config.logFile !== undefined) process.stderr.write(`tsdistccd: ${message}\n`);
+    if (!config.logStderr && config.logFile !== undefined)
+      process.stderr.write(`tsdistccd: ${message}\n`);
     reportToParent({ exitCode: e?.exitCode ?? ExitCode.GENERAL, message });
     return e?.exitCode ?? ExitCode.GENERAL;
   }
 }
 
-async function runDaemon(config: DaemonConfig, logger: Logger, env: NodeJS.ProcessEnv): Promise<number> {
+async function runDaemon(
+  config: DaemonConfig,
+  logger: Logger,
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
   const ctx = makeContext(config, logger, compilerEnv(env));
   const daemon = await startDaemon(ctx);
   const account = accountToRunAs(config.user);
@@ -188,7 +208,10 @@ async function runDaemon(config: DaemonConfig, logger: Logger, env: NodeJS.Proce
       logger.notice('SIGHUP: log file reopened');
     });
     if (config.lifetime > 0) {
-      setTimeout(() => onStop(`--lifetime ${config.lifetime}s over`), config.lifetime * 1000).unref();
+      setTimeout(
+        () => onStop(`--lifetime ${config.lifetime}s over`),
+        config.lifetime * 1000,
+      ).unref();
     }
   });
 }

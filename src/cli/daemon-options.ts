@@ -12,44 +12,176 @@ export function defineDaemonOptions<T>(y: Argv<T>) {
     .usage(
       'Usage: tsdistccd [OPTIONS]\n\nA distcc compile server: the stock distcc client (protocols 1 and 2) compiles through it.',
     )
-    .option('allow', { alias: 'a', type: 'string', array: true, describe: 'allow clients from IP[/BITS] (repeatable; IPv4 or IPv6)', group: 'Access:' })
-    .option('allow-private', { type: 'boolean', describe: 'allow the private networks: 192.168.0.0/16 10.0.0.0/8 172.16.0.0/12 127.0.0.0/8 fe80::/10 fc00::/7 ::1', group: 'Access:' })
-    .option('enable-tcp-insecure', { alias: 'make-me-a-botnet', type: 'boolean', describe: 'run any compiler a client names (no whitelist)', group: 'Access:' })
-    .option('whitelist-dir', { type: 'string', array: true, describe: 'also allow compilers with an executable entry in DIR (besides /usr/lib/distcc and /usr/lib/tsdistcc)', group: 'Access:' })
-    .option('whitelist-path', { type: 'boolean', describe: 'also allow the compilers found on PATH at start-up (gcc, cc, clang, x86_64-linux-gnu-gcc-12, ...)', group: 'Access:' })
-    .option('sysroot', { type: 'string', describe: 'allow -specs=FILE only for FILE under DIR', group: 'Access:' })
-    .option('port', { alias: 'p', type: 'string', describe: `TCP port to listen on (default ${DEFAULT_PORT})`, group: 'Server:' })
-    .option('listen', { type: 'string', describe: 'address to listen on (default: all)', group: 'Server:' })
-    .option('jobs', { alias: 'j', type: 'string', describe: 'most compilers running at once (default: CPUs + 2)', group: 'Server:' })
-    .option('queue-limit', { type: 'string', describe: 'most jobs waiting for a slot; more are refused (default: 4 x jobs)', group: 'Server:' })
-    .option('nice', { alias: 'N', type: 'string', describe: 'niceness added for compilers (default 5)', group: 'Server:' })
-    .option('user', { type: 'string', describe: 'when started as root, run as USER (default: tsdistcc, distcc, then nobody)', group: 'Server:' })
-    .option('pid-file', { alias: 'P', type: 'string', describe: 'write the daemon pid to FILE; removed at exit', group: 'Server:' })
-    .option('job-lifetime', { type: 'string', describe: 'kill a compile after SECS and answer exit 118 (default 0: never)', group: 'Server:' })
-    .option('lifetime', { type: 'string', describe: 'stop the daemon after SECS (default 0: never)', group: 'Server:' })
-    .option('shutdown-grace', { type: 'string', describe: 'on SIGTERM, wait at most SECS for running jobs (default 30)', group: 'Server:' })
-    .option('daemon', { type: 'boolean', describe: 'serve connections on a listening socket (default unless stdin is a socket)', group: 'Mode:' })
-    .option('inetd', { type: 'boolean', describe: 'serve one job on stdin and stdout', group: 'Mode:' })
-    .option('detach', { type: 'boolean', describe: 'go to the background after binding; --no-detach stays in the foreground', group: 'Mode:' })
-    .option('fork', { type: 'boolean', describe: '--no-fork is accepted for distccd compatibility (one process serves all)', group: 'Mode:' })
+    .option('allow', {
+      alias: 'a',
+      type: 'string',
+      array: true,
+      describe: 'allow clients from IP[/BITS] (repeatable; IPv4 or IPv6)',
+      group: 'Access:',
+    })
+    .option('allow-private', {
+      type: 'boolean',
+      describe:
+        'allow the private networks: 192.168.0.0/16 10.0.0.0/8 172.16.0.0/12 127.0.0.0/8 fe80::/10 fc00::/7 ::1',
+      group: 'Access:',
+    })
+    .option('enable-tcp-insecure', {
+      alias: 'make-me-a-botnet',
+      type: 'boolean',
+      describe: 'run any compiler a client names (no whitelist)',
+      group: 'Access:',
+    })
+    .option('whitelist-dir', {
+      type: 'string',
+      array: true,
+      describe:
+        'also allow compilers with an executable entry in DIR (besides /usr/lib/distcc and /usr/lib/tsdistcc)',
+      group: 'Access:',
+    })
+    .option('whitelist-path', {
+      type: 'boolean',
+      describe:
+        'also allow the compilers found on PATH at start-up (gcc, cc, clang, x86_64-linux-gnu-gcc-12, ...)',
+      group: 'Access:',
+    })
+    .option('sysroot', {
+      type: 'string',
+      describe: 'allow -specs=FILE only for FILE under DIR',
+      group: 'Access:',
+    })
+    .option('port', {
+      alias: 'p',
+      type: 'string',
+      describe: `TCP port to listen on (default ${DEFAULT_PORT})`,
+      group: 'Server:',
+    })
+    .option('listen', {
+      type: 'string',
+      describe: 'address to listen on (default: all)',
+      group: 'Server:',
+    })
+    .option('jobs', {
+      alias: 'j',
+      type: 'string',
+      describe: 'most compilers running at once (default: CPUs + 2)',
+      group: 'Server:',
+    })
+    .option('queue-limit', {
+      type: 'string',
+      describe: 'most jobs waiting for a slot; more are refused (default: 4 x jobs)',
+      group: 'Server:',
+    })
+    .option('nice', {
+      alias: 'N',
+      type: 'string',
+      describe: 'niceness added for compilers (default 5)',
+      group: 'Server:',
+    })
+    .option('user', {
+      type: 'string',
+      describe: 'when started as root, run as USER (default: tsdistcc, distcc, then nobody)',
+      group: 'Server:',
+    })
+    .option('pid-file', {
+      alias: 'P',
+      type: 'string',
+      describe: 'write the daemon pid to FILE; removed at exit',
+      group: 'Server:',
+    })
+    .option('job-lifetime', {
+      type: 'string',
+      describe: 'kill a compile after SECS and answer exit 118 (default 0: never)',
+      group: 'Server:',
+    })
+    .option('lifetime', {
+      type: 'string',
+      describe: 'stop the daemon after SECS (default 0: never)',
+      group: 'Server:',
+    })
+    .option('shutdown-grace', {
+      type: 'string',
+      describe: 'on SIGTERM, wait at most SECS for running jobs (default 30)',
+      group: 'Server:',
+    })
+    .option('daemon', {
+      type: 'boolean',
+      describe: 'serve connections on a listening socket (default unless stdin is a socket)',
+      group: 'Mode:',
+    })
+    .option('inetd', {
+      type: 'boolean',
+      describe: 'serve one job on stdin and stdout',
+      group: 'Mode:',
+    })
+    .option('detach', {
+      type: 'boolean',
+      describe: 'go to the background after binding; --no-detach stays in the foreground',
+      group: 'Mode:',
+    })
+    .option('fork', {
+      type: 'boolean',
+      describe: '--no-fork is accepted for distccd compatibility (one process serves all)',
+      group: 'Mode:',
+    })
     .option('fifo', { type: 'boolean', hidden: true })
-    .option('wizard', { alias: 'W', type: 'boolean', describe: 'same as --no-detach --log-stderr --log-level debug', group: 'Mode:' })
-    .option('log-file', { type: 'string', describe: 'append log lines to FILE (reopened on SIGHUP)', group: 'Logging:' })
-    .option('log-level', { type: 'string', describe: 'critical, error, warning, notice (default), info or debug', group: 'Logging:' })
+    .option('wizard', {
+      alias: 'W',
+      type: 'boolean',
+      describe: 'same as --no-detach --log-stderr --log-level debug',
+      group: 'Mode:',
+    })
+    .option('log-file', {
+      type: 'string',
+      describe: 'append log lines to FILE (reopened on SIGHUP)',
+      group: 'Logging:',
+    })
+    .option('log-level', {
+      type: 'string',
+      describe: 'critical, error, warning, notice (default), info or debug',
+      group: 'Logging:',
+    })
     .option('log-stderr', { type: 'boolean', describe: 'log to standard error', group: 'Logging:' })
     .option('log-format', { type: 'string', describe: 'text (default) or json', group: 'Logging:' })
-    .option('verbose', { type: 'boolean', describe: 'same as --log-level debug', group: 'Logging:' })
-    .option('stats', { type: 'boolean', describe: "serve distccd's <distccstats> text page", group: 'Stats:' })
-    .option('stats-port', { type: 'string', describe: `port of the stats page (default ${DEFAULT_STATS_PORT})`, group: 'Stats:' })
-    .option('max-args', { type: 'string', describe: 'most arguments in one request (default 4096)', group: 'Limits:' })
-    .option('max-arg-length', { type: 'string', describe: 'longest argument in bytes (default 64K)', group: 'Limits:' })
-    .option('max-body-size', { type: 'string', describe: 'largest source or object in bytes, K/M/G suffixes (default 512M)', group: 'Limits:' })
+    .option('verbose', {
+      type: 'boolean',
+      describe: 'same as --log-level debug',
+      group: 'Logging:',
+    })
+    .option('stats', {
+      type: 'boolean',
+      describe: "serve distccd's <distccstats> text page",
+      group: 'Stats:',
+    })
+    .option('stats-port', {
+      type: 'string',
+      describe: `port of the stats page (default ${DEFAULT_STATS_PORT})`,
+      group: 'Stats:',
+    })
+    .option('max-args', {
+      type: 'string',
+      describe: 'most arguments in one request (default 4096)',
+      group: 'Limits:',
+    })
+    .option('max-arg-length', {
+      type: 'string',
+      describe: 'longest argument in bytes (default 64K)',
+      group: 'Limits:',
+    })
+    .option('max-body-size', {
+      type: 'string',
+      describe: 'largest source or object in bytes, K/M/G suffixes (default 512M)',
+      group: 'Limits:',
+    })
     .epilogue('--version prints the version and exits.')
     .help('help')
     .alias('help', 'h')
     .version(false)
     .strict()
-    .parserConfiguration({ 'camel-case-expansion': false, 'duplicate-arguments-array': true, 'strip-aliased': true })
+    .parserConfiguration({
+      'camel-case-expansion': false,
+      'duplicate-arguments-array': true,
+      'strip-aliased': true,
+    })
     .wrap(100);
 }
 

@@ -6,7 +6,20 @@
 import { basename } from 'node:path';
 
 const SOURCE_EXTENSIONS = new Set([
-  'i', 'ii', 'c', 'cc', 'cpp', 'cxx', 'cp', 'c++', 'C', 'm', 'mm', 'mi', 'mii', 'M',
+  'i',
+  'ii',
+  'c',
+  'cc',
+  'cpp',
+  'cxx',
+  'cp',
+  'c++',
+  'C',
+  'm',
+  'mm',
+  'mi',
+  'mii',
+  'M',
 ]);
 
 /** Supported `-x` languages: the argument after `-x...` must start with one. */

@@ -13,7 +13,11 @@ export type JobDir = Readonly<{
   remove: () => Promise<void>;
 }>;
 
-export async function makeJobDir(tmpdir: string, inputExt: string, outputExt: string): Promise<JobDir> {
+export async function makeJobDir(
+  tmpdir: string,
+  inputExt: string,
+  outputExt: string,
+): Promise<JobDir> {
   const path = await mkdtemp(join(tmpdir, 'tsdistccd_'));
   return Object.freeze({
     path,

@@ -70,7 +70,12 @@ async function runOnce(argv: readonly string[], opts: RunOptions): Promise<RunRe
     const aborted = opts.signal.aborted ? { aborted: opts.signal.reason as unknown } : {};
     const errno = (result.cause as NodeJS.ErrnoException | undefined)?.code;
     if (result.exitCode === undefined && result.signal === undefined && errno) {
-      const text = errno === 'ENOENT' ? 'No such file or directory' : errno === 'EACCES' ? 'Permission denied' : errno;
+      const text =
+        errno === 'ENOENT'
+          ? 'No such file or directory'
+          : errno === 'EACCES'
+            ? 'Permission denied'
+            : errno;
       return { signal: 0, startError: text, stdout, stderr, ...aborted };
     }
     const signal = result.signal ? (constants.signals[result.signal] ?? 0) : 0;

@@ -69,13 +69,19 @@ export function buildDaemonConfig({ options: o, env, stdinIsSocket }: ConfigInpu
     );
   }
 
-  const jobs = integerOption(problems, 'jobs', o.jobs, availableParallelism() + 2, { min: 1, max: 4096 });
+  const jobs = integerOption(problems, 'jobs', o.jobs, availableParallelism() + 2, {
+    min: 1,
+    max: 4096,
+  });
   const logLevelText = lastString(o['log-level']);
   let logLevel: LevelName = 'notice';
   if (logLevelText !== undefined) {
     const parsed = parseLevel(logLevelText);
     if (parsed) logLevel = parsed;
-    else problems.push(`--log-level must be one of ${LEVEL_NAMES_ACCEPTED.join(', ')}; got \`${logLevelText}\``);
+    else
+      problems.push(
+        `--log-level must be one of ${LEVEL_NAMES_ACCEPTED.join(', ')}; got \`${logLevelText}\``,
+      );
   }
   if (o.verbose || o.wizard) logLevel = 'debug';
   const logFormatText = lastString(o['log-format']) ?? 'text';
@@ -93,11 +99,25 @@ export function buildDaemonConfig({ options: o, env, stdinIsSocket }: ConfigInpu
   }
 
   const limits: RequestLimits = Object.freeze({
-    maxArgs: integerOption(problems, 'max-args', o['max-args'], defaultLimits.maxArgs, { min: 1, max: 1_000_000 }),
-    maxArgLength: sizeOption(problems, 'max-arg-length', o['max-arg-length'], defaultLimits.maxArgLength),
-    maxBodySize: sizeOption(problems, 'max-body-size', o['max-body-size'], defaultLimits.maxBodySize),
+    maxArgs: integerOption(problems, 'max-args', o['max-args'], defaultLimits.maxArgs, {
+      min: 1,
+      max: 1_000_000,
+    }),
+    maxArgLength: sizeOption(
+      problems,
+      'max-arg-length',
+      o['max-arg-length'],
+      defaultLimits.maxArgLength,
+    ),
+    maxBodySize: sizeOption(
+      problems,
+      'max-body-size',
+      o['max-body-size'],
+      defaultLimits.maxBodySize,
+    ),
   });
-  if (limits.maxBodySize > 0xffffffff) problems.push('--max-body-size must be under 4G (the protocol counts in 32 bits)');
+  if (limits.maxBodySize > 0xffffffff)
+    problems.push('--max-body-size must be under 4G (the protocol counts in 32 bits)');
 
   const config: DaemonConfig = Object.freeze({
     mode,
@@ -106,19 +126,31 @@ export function buildDaemonConfig({ options: o, env, stdinIsSocket }: ConfigInpu
     ...(o.listen !== undefined ? { listen: lastString(o.listen)! } : {}),
     allow: Object.freeze(allow),
     jobs,
-    queueLimit: integerOption(problems, 'queue-limit', o['queue-limit'], jobs * 4, { min: 0, max: 1_000_000 }),
+    queueLimit: integerOption(problems, 'queue-limit', o['queue-limit'], jobs * 4, {
+      min: 0,
+      max: 1_000_000,
+    }),
     nice: integerOption(problems, 'nice', o.nice, 5, { min: -20, max: 39 }),
     ...(o.user !== undefined ? { user: lastString(o.user)! } : {}),
     ...(o['pid-file'] !== undefined ? { pidFile: lastString(o['pid-file'])! } : {}),
-    jobLifetime: integerOption(problems, 'job-lifetime', o['job-lifetime'], 0, { min: 0, max: MAX_SECS }),
+    jobLifetime: integerOption(problems, 'job-lifetime', o['job-lifetime'], 0, {
+      min: 0,
+      max: MAX_SECS,
+    }),
     lifetime: integerOption(problems, 'lifetime', o.lifetime, 0, { min: 0, max: MAX_SECS }),
-    shutdownGrace: integerOption(problems, 'shutdown-grace', o['shutdown-grace'], 30, { min: 0, max: MAX_SECS }),
+    shutdownGrace: integerOption(problems, 'shutdown-grace', o['shutdown-grace'], 30, {
+      min: 0,
+      max: MAX_SECS,
+    }),
     ...(o['log-file'] !== undefined ? { logFile: lastString(o['log-file'])! } : {}),
     logStderr: o['log-stderr'] === true || o.wizard === true,
     logLevel,
     logFormat: logFormatText === 'json' ? 'json' : 'text',
     stats: o.stats === true,
-    statsPort: integerOption(problems, 'stats-port', o['stats-port'], DEFAULT_STATS_PORT, { min: 0, max: 65535 }),
+    statsPort: integerOption(problems, 'stats-port', o['stats-port'], DEFAULT_STATS_PORT, {
+      min: 0,
+      max: 65535,
+    }),
     whitelist: Object.freeze({
       dirs: Object.freeze([...DEFAULT_WHITELIST_DIRS, ...(o['whitelist-dir'] ?? [])]),
       names: new Set<string>(),
@@ -131,7 +163,9 @@ export function buildDaemonConfig({ options: o, env, stdinIsSocket }: ConfigInpu
     tmpdir: env.TMPDIR || tmpdir(),
   });
   if (problems.length > 0) {
-    throw new ConfigError(problems.length === 1 ? problems[0]! : `bad options:\n  ${problems.join('\n  ')}`);
+    throw new ConfigError(
+      problems.length === 1 ? problems[0]! : `bad options:\n  ${problems.join('\n  ')}`,
+    );
   }
   return config;
 }

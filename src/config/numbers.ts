@@ -37,7 +37,9 @@ export function sizeOption(
   if (text === undefined) return fallback;
   const m = SIZE.exec(text.trim());
   if (!m) {
-    problems.push(`--${name} must be a size in bytes with an optional K, M or G suffix, got \`${text}\``);
+    problems.push(
+      `--${name} must be a size in bytes with an optional K, M or G suffix, got \`${text}\``,
+    );
     return fallback;
   }
   const unit = (m[2] ?? '').charAt(0).toLowerCase();

@@ -7,8 +7,7 @@ import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
 import { LEVELS, SYSLOG_SEVERITY, levelName, type LevelName } from './levels.js';
 
 export type LogDestination =
-  | { kind: 'file'; path: string }
-  | { kind: 'stderr'; priorityPrefix?: boolean };
+  { kind: 'file'; path: string } | { kind: 'stderr'; priorityPrefix?: boolean };
 
 export type LoggerOptions = Readonly<{
   level: LevelName;
@@ -46,7 +45,7 @@ export function formatTextLine(json: string, ident: string, priorityPrefix = fal
     .map(([k, v]) => `${k}=${formatValue(v)}`)
     .join(' ');
   const prefix = priorityPrefix ? `<${SYSLOG_SEVERITY[level]}>` : '';
-  return `${prefix}${time} ${ident}[${String(rec.pid)}] ${level}: ${String(rec.msg ?? '')}${fields ? ' ' + fields : ''}\n`;
+  return `${prefix}${time} ${ident}[${String(rec.pid)}] ${level}: ${typeof rec.msg === 'string' ? rec.msg : ''}${fields ? ' ' + fields : ''}\n`;
 }
 
 type Sink = DestinationStream & { reopen?: () => void; flushSync?: () => void };

@@ -50,7 +50,8 @@ class LzoPool {
     this.#pending.delete(answer.id);
     if (this.#pending.size === 0) for (const w of this.#workers) w.unref();
     if ('error' in answer) pending.reject(new ProtocolError(answer.error));
-    else pending.resolve(Buffer.from(answer.data.buffer, answer.data.byteOffset, answer.data.length));
+    else
+      pending.resolve(Buffer.from(answer.data.buffer, answer.data.byteOffset, answer.data.length));
   }
 
   #failAll(err: Error): void {
@@ -82,7 +83,11 @@ export async function encodeBody(version: number, data: Buffer): Promise<Buffer>
 }
 
 /** The plain bytes of a body received for `version`, at most `maxOutput` of them. */
-export async function decodeBody(version: number, wire: Buffer, maxOutput: number): Promise<Buffer> {
+export async function decodeBody(
+  version: number,
+  wire: Buffer,
+  maxOutput: number,
+): Promise<Buffer> {
   if (version < 2 || wire.length === 0) return wire;
   return code('decompress', wire, maxOutput);
 }

@@ -34,7 +34,10 @@ export function encodeToken(name: string, value: number): Buffer {
 const HEX8 = /^[0-9a-fA-F]{8}$/;
 
 /** Parses the 12 bytes at `offset`; returns undefined if the digits are not 8 hex digits. */
-export function decodeToken(buf: Buffer, offset: number): { name: string; value: number } | undefined {
+export function decodeToken(
+  buf: Buffer,
+  offset: number,
+): { name: string; value: number } | undefined {
   const name = buf.toString('latin1', offset, offset + 4);
   const digits = buf.toString('latin1', offset + 4, offset + TOKEN_LENGTH);
   if (!HEX8.test(digits)) return undefined;

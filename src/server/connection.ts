@@ -42,9 +42,12 @@ function readRequest(conv: Conversation, ctx: ServerContext): Promise<CompileReq
     const armTimer = () => {
       clearTimeout(timer);
       timer = setTimeout(() => {
-        logger.warning(`client: ${who} timed out after ${config.ioTimeout}s waiting for the request`, {
-          phase: decoder.phase,
-        });
+        logger.warning(
+          `client: ${who} timed out after ${config.ioTimeout}s waiting for the request`,
+          {
+            phase: decoder.phase,
+          },
+        );
         stats.count('OTHER');
         finish(undefined);
       }, config.ioTimeout * 1000);
@@ -130,7 +133,9 @@ export async function serveConnection(conv: Conversation, ctx: ServerContext): P
     await writeReply(conv, outcome.reply, ctx);
     logger.notice(summary(who, outcome, msecs));
   } catch (err) {
-    logger.error(`client: ${who} job failed inside tsdistccd: ${(err as Error).stack ?? String(err)}`);
+    logger.error(
+      `client: ${who} job failed inside tsdistccd: ${(err as Error).stack ?? String(err)}`,
+    );
     stats.count('OTHER');
     conv.destroy();
   }

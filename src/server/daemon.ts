@@ -21,7 +21,11 @@ export type Daemon = Readonly<{
   stopNow: () => void;
 }>;
 
-export function makeContext(config: DaemonConfig, logger: Logger, compilerEnv: NodeJS.ProcessEnv): ServerContext {
+export function makeContext(
+  config: DaemonConfig,
+  logger: Logger,
+  compilerEnv: NodeJS.ProcessEnv,
+): ServerContext {
   return Object.freeze({
     config,
     logger,
@@ -54,7 +58,9 @@ export async function startDaemon(ctx: ServerContext): Promise<Daemon> {
       await new Promise<void>((resolve) => {
         cut = resolve;
         const timer = setTimeout(() => {
-          logger.warning(`grace period of ${config.shutdownGrace}s over; cutting ${listener.active.size} jobs`);
+          logger.warning(
+            `grace period of ${config.shutdownGrace}s over; cutting ${listener.active.size} jobs`,
+          );
           stopNow();
           resolve();
         }, config.shutdownGrace * 1000);

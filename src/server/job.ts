@@ -30,7 +30,12 @@ export type JobOutcome = {
 /** Why an AbortSignal fired: the client went away, or the job ran too long. */
 export const AbortReason = { DISCONNECT: 'disconnect', TIMEOUT: 'timeout' } as const;
 
-function refuse(result: JobResultName, compiler: string, input: string, reason: string): JobOutcome {
+function refuse(
+  result: JobResultName,
+  compiler: string,
+  input: string,
+  reason: string,
+): JobOutcome {
   return { result, exitCode: 0, signal: 0, compiler, input, reason };
 }
 
@@ -60,7 +65,8 @@ export async function runJob(
 
   const release = await ctx.queue.acquire(disconnect);
   if (!release) {
-    if (disconnect.aborted) return refuse('CLI_DISCONN', compiler, input, 'client left while queued');
+    if (disconnect.aborted)
+      return refuse('CLI_DISCONN', compiler, input, 'client left while queued');
     return refuse('REJ_OVERLOAD', compiler, input, `queue full (${config.queueLimit} waiting)`);
   }
   ctx.stats.sample(ctx.queue.running);
@@ -86,7 +92,12 @@ export async function runJob(
     });
 
     if (run.aborted === AbortReason.DISCONNECT || disconnect.aborted) {
-      return refuse('CLI_DISCONN', compiler, input, 'client disconnected during the compile; compiler killed');
+      return refuse(
+        'CLI_DISCONN',
+        compiler,
+        input,
+        'client disconnected during the compile; compiler killed',
+      );
     }
     let status: number;
     let stderr = run.stderr;
@@ -127,7 +138,13 @@ export async function runJob(
       encodeBody(request.version, run.stdout),
       encodeBody(request.version, object),
     ]);
-    const reply = encodeReply({ version: request.version, status, stderr: serr, stdout: sout, object: doto });
+    const reply = encodeReply({
+      version: request.version,
+      status,
+      stderr: serr,
+      stdout: sout,
+      object: doto,
+    });
     return { result, reply, exitCode, signal: run.signal, compiler, input };
   } finally {
     clearTimeout(timer);

@@ -15,10 +15,20 @@ export type Listener = Readonly<{
   address: () => { address: string; port: number };
 }>;
 
-export function listen(host: string | undefined, port: number, server: Server, what: string): Promise<void> {
+export function listen(
+  host: string | undefined,
+  port: number,
+  server: Server,
+  what: string,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
-      reject(new BindError(`cannot listen for ${what} on ${host ?? '*'}:${port}: ${err.code ?? err.message}`, { cause: err }));
+      reject(
+        new BindError(
+          `cannot listen for ${what} on ${host ?? '*'}:${port}: ${err.code ?? err.message}`,
+          { cause: err },
+        ),
+      );
     };
     server.once('error', onError);
     server.listen({ host, port, backlog: 1024, exclusive: true }, () => {

@@ -70,7 +70,9 @@ export class Stats {
     const since = Date.now() - minutes * 60_000;
     const inWindow = this.#samples.filter((s) => s.at >= since);
     const avgKids =
-      inWindow.length === 0 ? running : inWindow.reduce((n, s) => n + s.running, 0) / inWindow.length;
+      inWindow.length === 0
+        ? running
+        : inWindow.reduce((n, s) => n + s.running, 0) / inWindow.length;
     const first = inWindow[0];
     return { avgKids, compiles: first ? this.#compiles - first.compiles : 0 };
   }
@@ -88,7 +90,9 @@ export class Stats {
     }
     const rssKb = Math.round(process.memoryUsage.rss() / 1024);
     const lines = [
-      ...Object.entries(COUNTER_KEYS).map(([k, key]) => `${key} ${this.counters[k as JobResultName]}`),
+      ...Object.entries(COUNTER_KEYS).map(
+        ([k, key]) => `${key} ${this.counters[k as JobResultName]}`,
+      ),
       `dcc_longest_job ${this.longestJob.input || 'none'}`,
       `dcc_longest_job_compiler ${this.longestJob.compiler || 'none'}`,
       `dcc_longest_job_time_msecs ${this.longestJob.msecs}`,

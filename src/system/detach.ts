@@ -52,7 +52,10 @@ export function detach(): Promise<number> {
 /** In the background copy: tells the parent how start-up went. */
 export function reportToParent(status: 'ready' | { exitCode: number; message: string }): void {
   if (!isDetachedChild()) return;
-  const line = status === 'ready' ? 'ready\n' : `exit ${status.exitCode} ${status.message.replace(/\n/g, ' ')}\n`;
+  const line =
+    status === 'ready'
+      ? 'ready\n'
+      : `exit ${status.exitCode} ${status.message.replace(/\n/g, ' ')}\n`;
   // Synchronous: the process may exit right after a failure report.
   try {
     writeSync(3, line);

@@ -34,14 +34,18 @@ export function accountToRunAs(user: string | undefined): Account | undefined {
   const candidates = user !== undefined ? [user] : DEFAULT_USERS;
   let account: Account | undefined;
   for (const name of candidates) {
-    account = /^\d+$/.test(name) ? { name, uid: Number(name), gid: Number(name), home: '/' } : lookupUser(name);
+    account = /^\d+$/.test(name)
+      ? { name, uid: Number(name), gid: Number(name), home: '/' }
+      : lookupUser(name);
     if (account) break;
   }
   if (!account) {
     throw new SetuidError(`--user: no such user \`${candidates.join('` or `')}\``);
   }
   if (account.uid === 0) {
-    throw new SetuidError(`--user must not be root: compilers never run as root (got \`${account.name}\`)`);
+    throw new SetuidError(
+      `--user must not be root: compilers never run as root (got \`${account.name}\`)`,
+    );
   }
   return account;
 }
@@ -49,11 +53,17 @@ export function accountToRunAs(user: string | undefined): Account | undefined {
 /** Supplementary groups, then gid, then uid (distcc src/setuid.c). */
 export function switchTo(account: Account): void {
   try {
-    if (lookupUser(account.name)) (process as { initgroups?: (u: string, g: number) => void }).initgroups!(account.name, account.gid);
+    if (lookupUser(account.name))
+      (process as { initgroups?: (u: string, g: number) => void }).initgroups!(
+        account.name,
+        account.gid,
+      );
     else process.setgroups!([account.gid]);
     process.setgid!(account.gid);
     process.setuid!(account.uid);
   } catch (err) {
-    throw new SetuidError(`cannot switch to user ${account.name}: ${(err as Error).message}`, { cause: err });
+    throw new SetuidError(`cannot switch to user ${account.name}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }

@@ -60,13 +60,30 @@ test('rewriteArgs swaps in the server paths for input and output', () => {
   const argv = ['gcc', '-c', 'hello.c', '-o', 'hello.o'];
   const scan = scanArgs(argv);
   assert.ok(scan.distributable);
-  assert.deepEqual(rewriteArgs(argv, scan, '/j/input.i', '/j/output.o'), ['gcc', '-c', '/j/input.i', '-o', '/j/output.o']);
+  assert.deepEqual(rewriteArgs(argv, scan, '/j/input.i', '/j/output.o'), [
+    'gcc',
+    '-c',
+    '/j/input.i',
+    '-o',
+    '/j/output.o',
+  ]);
   const implied = ['gcc', '-c', 'hello.c'];
   const s2 = scanArgs(implied);
   assert.ok(s2.distributable);
-  assert.deepEqual(rewriteArgs(implied, s2, '/j/input.i', '/j/output.o'), ['gcc', '-c', '/j/input.i', '-o', '/j/output.o']);
+  assert.deepEqual(rewriteArgs(implied, s2, '/j/input.i', '/j/output.o'), [
+    'gcc',
+    '-c',
+    '/j/input.i',
+    '-o',
+    '/j/output.o',
+  ]);
   const joined = ['gcc', '-c', 'hello.c', '-ohello.o'];
   const s3 = scanArgs(joined);
   assert.ok(s3.distributable);
-  assert.deepEqual(rewriteArgs(joined, s3, '/j/input.i', '/j/output.o'), ['gcc', '-c', '/j/input.i', '-o/j/output.o']);
+  assert.deepEqual(rewriteArgs(joined, s3, '/j/input.i', '/j/output.o'), [
+    'gcc',
+    '-c',
+    '/j/input.i',
+    '-o/j/output.o',
+  ]);
 });

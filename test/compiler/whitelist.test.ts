@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkCompiler, checkOptions, COMPILER_NAME, stripSystemBinDir } from '../../src/compiler/whitelist.js';
+import {
+  checkCompiler,
+  checkOptions,
+  COMPILER_NAME,
+  stripSystemBinDir,
+} from '../../src/compiler/whitelist.js';
 import { FIXTURE_BIN, ROOT } from '../helpers/paths.js';
 
 const dirs = [`${ROOT}test/fixtures/whitelist`];
@@ -34,16 +39,42 @@ test('--enable-tcp-insecure lets anything through', async () => {
 test('-fplugin= is refused; -specs= only when the file is under --sysroot', async () => {
   assert.equal((await checkOptions(['gcc', '-fplugin=/tmp/evil.so', '-c', 'a.c'])).ok, false);
   assert.equal((await checkOptions(['gcc', '-specs=x.specs', '-c', 'a.c'])).ok, false);
-  assert.equal((await checkOptions(['gcc', '-specs=fixtures/whitelist/hang-cc', '-c', 'a.c'], `${ROOT}test`)).ok, true);
-  assert.equal((await checkOptions(['gcc', '-specs=nothing-here', '-c', 'a.c'], `${ROOT}test`)).ok, false);
+  assert.equal(
+    (await checkOptions(['gcc', '-specs=fixtures/whitelist/hang-cc', '-c', 'a.c'], `${ROOT}test`))
+      .ok,
+    true,
+  );
+  assert.equal(
+    (await checkOptions(['gcc', '-specs=nothing-here', '-c', 'a.c'], `${ROOT}test`)).ok,
+    false,
+  );
   assert.equal((await checkOptions(['gcc', '-O2', '-c', 'a.c'])).ok, true);
 });
 
 test('compiler names found on PATH follow update-distcc-symlinks', () => {
-  for (const n of ['cc', 'c++', 'gcc', 'g++', 'gcc-12', 'x86_64-linux-gnu-gcc', 'x86_64-linux-gnu-g++-12', 'clang', 'clang++-14', 'i686-linux-gnu-gcc']) {
+  for (const n of [
+    'cc',
+    'c++',
+    'gcc',
+    'g++',
+    'gcc-12',
+    'x86_64-linux-gnu-gcc',
+    'x86_64-linux-gnu-g++-12',
+    'clang',
+    'clang++-14',
+    'i686-linux-gnu-gcc',
+  ]) {
     assert.match(n, COMPILER_NAME);
   }
-  for (const n of ['sh', 'gcc-ar', 'gcc-ar-12', 'c++filt', 'clang-format', 'x86_64-linux-gnu-gcc-nm-12', 'python3']) {
+  for (const n of [
+    'sh',
+    'gcc-ar',
+    'gcc-ar-12',
+    'c++filt',
+    'clang-format',
+    'x86_64-linux-gnu-gcc-nm-12',
+    'python3',
+  ]) {
     assert.doesNotMatch(n, COMPILER_NAME);
   }
 });

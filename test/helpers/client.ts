@@ -6,7 +6,12 @@ import { freshDistccDir } from './daemon.js';
 
 export type ClientRun = { code: number; stdout: string; stderr: string };
 
-export function runDistcc(args: string[], hosts: string, cwd: string, env: NodeJS.ProcessEnv = {}): Promise<ClientRun> {
+export function runDistcc(
+  args: string[],
+  hosts: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<ClientRun> {
   return new Promise((resolve) => {
     execFile(
       'distcc',
@@ -42,7 +47,11 @@ export function exchange(
 ): Promise<{ reply: Buffer; closedBy: 'server' | 'timeout' | 'error' }> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
-    const s = connect({ port, host: '127.0.0.1', ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
+    const s = connect({
+      port,
+      host: '127.0.0.1',
+      ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+    });
     const timer = setTimeout(() => {
       s.destroy();
       resolve({ reply: Buffer.concat(chunks), closedBy: 'timeout' });

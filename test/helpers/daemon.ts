@@ -50,7 +50,10 @@ function watch(child: ChildProcess) {
     new Promise<RegExpMatchArray>((resolve, reject) => {
       const m = text.match(re);
       if (m) return resolve(m);
-      const timer = setTimeout(() => reject(new Error(`log never matched ${re}; log:\n${text}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`log never matched ${re}; log:\n${text}`)),
+        timeoutMs,
+      );
       waiters.push({
         re,
         resolve: (mm) => {
@@ -78,14 +81,22 @@ export async function startTsdistccd(
   const child = spawn(
     process.execPath,
     [DAEMON_BIN, '--no-detach', '--log-stderr', '--listen', '127.0.0.1', '--port', '0', ...args],
-    { env: { ...process.env, DISTCCD_PATH: `${FIXTURE_BIN}:/usr/local/bin:/usr/bin:/bin`, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
+    {
+      env: { ...process.env, DISTCCD_PATH: `${FIXTURE_BIN}:/usr/local/bin:/usr/bin:/bin`, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
   );
   const w = watch(child);
   const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code) => reject(new Error(`tsdistccd exited ${code} at start:\n${w.log()}`))),
+    child.once('exit', (code) =>
+      reject(new Error(`tsdistccd exited ${code} at start:\n${w.log()}`)),
+    ),
   );
   exited.catch(() => {});
-  const m = await Promise.race([w.waitForLog(/listening on [^ ]+:(\d+)(?:, stats on port (\d+))?/), exited]);
+  const m = await Promise.race([
+    w.waitForLog(/listening on [^ ]+:(\d+)(?:, stats on port (\d+))?/),
+    exited,
+  ]);
   return {
     port: Number(m[1]),
     ...(m[2] ? { statsPort: Number(m[2]) } : {}),
@@ -96,10 +107,27 @@ export async function startTsdistccd(
 }
 
 /** The real distccd from Debian's package, in the foreground on `port`. */
-export async function startDistccd(port: number, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningDaemon> {
+export async function startDistccd(
+  port: number,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<RunningDaemon> {
   const child = spawn(
     'distccd',
-    ['--daemon', '--no-detach', '--log-stderr', '--log-level', 'info', '--listen', '127.0.0.1', '--port', String(port), '--allow', '127.0.0.1', ...args],
+    [
+      '--daemon',
+      '--no-detach',
+      '--log-stderr',
+      '--log-level',
+      'info',
+      '--listen',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--allow',
+      '127.0.0.1',
+      ...args,
+    ],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const w = watch(child);

@@ -29,7 +29,8 @@ export function parseReply(buf: Buffer): ParsedReply {
   let at = 0;
   const header = (name: string): number => {
     const head = buf.subarray(at, at + 12).toString('ascii');
-    if (head.length < 12) throw new Error(`reply truncated before ${name} (at ${at} of ${buf.length})`);
+    if (head.length < 12)
+      throw new Error(`reply truncated before ${name} (at ${at} of ${buf.length})`);
     if (!head.startsWith(name)) throw new Error(`expected ${name} at ${at}, got ${head}`);
     at += 12;
     return parseInt(head.slice(4), 16);

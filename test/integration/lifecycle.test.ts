@@ -35,9 +35,15 @@ async function eventually(what: string, check: () => boolean, ms = 8000): Promis
   assert.fail(`never happened: ${what}`);
 }
 
-function runDaemon(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string }> {
+function runDaemon(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [DAEMON_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [DAEMON_BIN, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (d: string) => (stderr += d));
@@ -53,15 +59,25 @@ test('a client that disconnects mid-compile gets its compiler killed and its tem
   const tmp = openTempDir('tsdistcc-jobs-');
   const pidDir = openTempDir('tsdistcc-pid-');
   const pidFile = join(pidDir, 'pid');
-  const ts = await startTsdistccd(['--allow', '127.0.0.1', ...WHITELIST], { TMPDIR: tmp, HANG_PIDFILE: pidFile });
+  const ts = await startTsdistccd(['--allow', '127.0.0.1', ...WHITELIST], {
+    TMPDIR: tmp,
+    HANG_PIDFILE: pidFile,
+  });
   try {
     const socket = connect(ts.port, '127.0.0.1');
     socket.on('error', () => {});
     socket.write(request(1, ['hang-cc', '-c', 'x.c', '-o', 'x.o'], source));
-    await eventually('the compiler started', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '');
+    await eventually(
+      'the compiler started',
+      () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '',
+    );
     const pid = Number(readFileSync(pidFile, 'utf8'));
     assert.ok(alive(pid));
-    assert.equal(readdirSync(tmp).filter((n) => n.startsWith('tsdistccd_')).length, 1, 'job dir while running');
+    assert.equal(
+      readdirSync(tmp).filter((n) => n.startsWith('tsdistccd_')).length,
+      1,
+      'job dir while running',
+    );
     socket.destroy();
     await eventually('the compiler was killed', () => !alive(pid));
     await eventually('the job directory was removed', () => readdirSync(tmp).length === 0);
@@ -74,16 +90,24 @@ test('a client that disconnects mid-compile gets its compiler killed and its tem
 test('a job past --job-lifetime is killed and answered with exit 118', async () => {
   const pidDir = openTempDir('tsdistcc-pid-');
   const pidFile = join(pidDir, 'pid');
-  const ts = await startTsdistccd(['--allow', '127.0.0.1', '--job-lifetime', '1', ...WHITELIST], { HANG_PIDFILE: pidFile });
+  const ts = await startTsdistccd(['--allow', '127.0.0.1', '--job-lifetime', '1', ...WHITELIST], {
+    HANG_PIDFILE: pidFile,
+  });
   try {
     const started = Date.now();
-    const { reply } = await exchange(ts.port, request(1, ['hang-cc', '-c', 'x.c', '-o', 'x.o'], source));
+    const { reply } = await exchange(
+      ts.port,
+      request(1, ['hang-cc', '-c', 'x.c', '-o', 'x.o'], source),
+    );
     const r = parseReply(reply);
     assert.equal(r.status, 118 << 8);
     assert.equal(r.object.length, 0);
     assert.match(r.stderr.toString(), /exceeded --job-lifetime 1s/);
     assert.ok(Date.now() - started < 8000);
-    await eventually('the compiler was killed', () => !alive(Number(readFileSync(pidFile, 'utf8'))));
+    await eventually(
+      'the compiler was killed',
+      () => !alive(Number(readFileSync(pidFile, 'utf8'))),
+    );
     await ts.waitForLog(/COMPILE_TIMEOUT exit:118/);
   } finally {
     await ts.stop();
@@ -128,7 +152,10 @@ function fetchStats(port: number): Promise<string> {
 
 function statKeys(page: string): string[] {
   const inner = page.split('<distccstats>\n')[1]?.split('</distccstats>')[0] ?? '';
-  return inner.trim().split('\n').map((l) => l.split(' ')[0]!);
+  return inner
+    .trim()
+    .split('\n')
+    .map((l) => l.split(' ')[0]!);
 }
 
 test("--stats answers with distccd's keys, and counts jobs", async () => {
@@ -167,9 +194,21 @@ test('exit 102 when the port is taken', async () => {
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
   const { port } = blocker.address() as { port: number };
   try {
-    const r = await runDaemon(['--no-detach', '--log-stderr', '--listen', '127.0.0.1', '--port', String(port), '--allow', '127.0.0.1']);
+    const r = await runDaemon([
+      '--no-detach',
+      '--log-stderr',
+      '--listen',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--allow',
+      '127.0.0.1',
+    ]);
     assert.equal(r.code, 102);
-    assert.match(r.stderr, new RegExp(`cannot listen for compile jobs on 127\\.0\\.0\\.1:${port}: EADDRINUSE`));
+    assert.match(
+      r.stderr,
+      new RegExp(`cannot listen for compile jobs on 127\\.0\\.0\\.1:${port}: EADDRINUSE`),
+    );
   } finally {
     blocker.close();
   }
@@ -195,14 +234,35 @@ test('SIGTERM lets the running job finish, removes the pid file and exits 0', as
 test('SIGHUP reopens the log file after logrotate moved it', async () => {
   const dir = openTempDir('tsdistcc-log-');
   const logFile = join(dir, 'tsdistccd.log');
-  const child = spawn(process.execPath, [DAEMON_BIN, '--no-detach', '--listen', '127.0.0.1', '--port', '0', '--allow', '127.0.0.1', '--log-file', logFile], {
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      DAEMON_BIN,
+      '--no-detach',
+      '--listen',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--allow',
+      '127.0.0.1',
+      '--log-file',
+      logFile,
+    ],
+    {
+      stdio: 'ignore',
+    },
+  );
   try {
-    await eventually('the log file says listening', () => existsSync(logFile) && /listening on/.test(readFileSync(logFile, 'utf8')));
+    await eventually(
+      'the log file says listening',
+      () => existsSync(logFile) && /listening on/.test(readFileSync(logFile, 'utf8')),
+    );
     renameSync(logFile, `${logFile}.1`);
     child.kill('SIGHUP');
-    await eventually('a new log file was opened', () => existsSync(logFile) && /SIGHUP: log file reopened/.test(readFileSync(logFile, 'utf8')));
+    await eventually(
+      'a new log file was opened',
+      () => existsSync(logFile) && /SIGHUP: log file reopened/.test(readFileSync(logFile, 'utf8')),
+    );
     assert.doesNotMatch(readFileSync(`${logFile}.1`, 'utf8'), /SIGHUP/);
   } finally {
     child.kill('SIGTERM');
@@ -214,12 +274,26 @@ test('without --no-detach the daemon goes to the background after binding', asyn
   const dir = openTempDir('tsdistcc-detach-');
   const pidFile = join(dir, 'pid');
   const port = await freePort();
-  const r = await runDaemon(['--listen', '127.0.0.1', '--port', String(port), '--allow', '127.0.0.1', '--pid-file', pidFile, '--log-file', join(dir, 'log')]);
+  const r = await runDaemon([
+    '--listen',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--allow',
+    '127.0.0.1',
+    '--pid-file',
+    pidFile,
+    '--log-file',
+    join(dir, 'log'),
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const pid = Number(readFileSync(pidFile, 'utf8'));
   try {
     assert.ok(alive(pid));
-    const { reply } = await exchange(port, request(1, ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'], source));
+    const { reply } = await exchange(
+      port,
+      request(1, ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'], source),
+    );
     assert.equal(parseReply(reply).status, 0);
   } finally {
     process.kill(pid, 'SIGTERM');
@@ -233,7 +307,16 @@ test('a bind failure of a detaching daemon is reported by the foreground process
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
   const { port } = blocker.address() as { port: number };
   try {
-    const r = await runDaemon(['--listen', '127.0.0.1', '--port', String(port), '--allow', '127.0.0.1', '--log-file', join(dir, 'log')]);
+    const r = await runDaemon([
+      '--listen',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--allow',
+      '127.0.0.1',
+      '--log-file',
+      join(dir, 'log'),
+    ]);
     assert.equal(r.code, 102);
     assert.match(r.stderr, /EADDRINUSE/);
   } finally {

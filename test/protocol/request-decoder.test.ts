@@ -55,7 +55,10 @@ test('version 2 and version 0 (distcc accepts DIST00000000) decode; empty DOTI i
 });
 
 test('hex digits in upper case are accepted, as strtoul does', () => {
-  const bytes = Buffer.concat([Buffer.from('DIST00000001ARGC00000001ARGV0000000Agcc-123456'), tok('DOTI', 0)]);
+  const bytes = Buffer.concat([
+    Buffer.from('DIST00000001ARGC00000001ARGV0000000Agcc-123456'),
+    tok('DOTI', 0),
+  ]);
   assert.deepEqual(new RequestDecoder().push(bytes)?.args, ['gcc-123456']);
 });
 
@@ -65,21 +68,59 @@ const bad: [string, Buffer, RegExp][] = [
   ['protocol 3 (pump) in the plain decoder', tok('DIST', 3), /protocol version 3/],
   ['version over 3', tok('DIST', 4), /protocol version 4/],
   ['ARGC of zero', Buffer.concat([tok('DIST', 1), tok('ARGC', 0)]), /ARGC must be 1 to/],
-  ['ARGC over the limit', Buffer.concat([tok('DIST', 1), tok('ARGC', 5000)]), /ARGC must be 1 to 4096, got 5000/],
-  ['ARGV over the limit', Buffer.concat([tok('DIST', 1), tok('ARGC', 1), tok('ARGV', 1 << 20)]), /over the limit/],
-  ['DOTI over the limit', Buffer.concat([tok('DIST', 1), tok('ARGC', 1), tok('ARGV', 3), Buffer.from('gcc'), tok('DOTI', 0xffffffff)]), /DOTI is 4294967295 bytes/],
-  ['NUL inside an argument', Buffer.concat([tok('DIST', 1), tok('ARGC', 1), tok('ARGV', 3), Buffer.from('g\0c')]), /NUL/],
-  ['bytes after the request', Buffer.concat([request(1, ['gcc'], Buffer.from('x')), Buffer.from('junk')]), /unexpected bytes/],
+  [
+    'ARGC over the limit',
+    Buffer.concat([tok('DIST', 1), tok('ARGC', 5000)]),
+    /ARGC must be 1 to 4096, got 5000/,
+  ],
+  [
+    'ARGV over the limit',
+    Buffer.concat([tok('DIST', 1), tok('ARGC', 1), tok('ARGV', 1 << 20)]),
+    /over the limit/,
+  ],
+  [
+    'DOTI over the limit',
+    Buffer.concat([
+      tok('DIST', 1),
+      tok('ARGC', 1),
+      tok('ARGV', 3),
+      Buffer.from('gcc'),
+      tok('DOTI', 0xffffffff),
+    ]),
+    /DOTI is 4294967295 bytes/,
+  ],
+  [
+    'NUL inside an argument',
+    Buffer.concat([tok('DIST', 1), tok('ARGC', 1), tok('ARGV', 3), Buffer.from('g\0c')]),
+    /NUL/,
+  ],
+  [
+    'bytes after the request',
+    Buffer.concat([request(1, ['gcc'], Buffer.from('x')), Buffer.from('junk')]),
+    /unexpected bytes/,
+  ],
 ];
 
 for (const [what, bytes, re] of bad) {
   test(`refuses ${what}`, () => {
-    assert.throws(() => new RequestDecoder().push(bytes), (err: unknown) => err instanceof ProtocolError && re.test(err.message));
+    assert.throws(
+      () => new RequestDecoder().push(bytes),
+      (err: unknown) => err instanceof ProtocolError && re.test(err.message),
+    );
   });
 }
 
 test('limits are configurable', () => {
   const d = new RequestDecoder({ maxArgs: 2, maxArgLength: 10, maxBodySize: 4 });
-  assert.throws(() => d.push(request(1, ['gcc', '-c', 'x.c'], Buffer.from('x'))), /ARGC must be 1 to 2, got 3/);
-  assert.throws(() => new RequestDecoder({ maxArgs: 9, maxArgLength: 10, maxBodySize: 4 }).push(request(1, ['gcc'], Buffer.from('12345'))), /DOTI is 5 bytes, over the limit of 4/);
+  assert.throws(
+    () => d.push(request(1, ['gcc', '-c', 'x.c'], Buffer.from('x'))),
+    /ARGC must be 1 to 2, got 3/,
+  );
+  assert.throws(
+    () =>
+      new RequestDecoder({ maxArgs: 9, maxArgLength: 10, maxBodySize: 4 }).push(
+        request(1, ['gcc'], Buffer.from('12345')),
+      ),
+    /DOTI is 5 bytes, over the limit of 4/,
+  );
 });
