@@ -19,7 +19,10 @@ const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 50;
 
 const work = mkdtempSync(join(tmpdir(), 'tsdistcc-bench-'));
 chmodSync(work, 0o1777);
-writeFileSync(join(work, 'hello.c'), '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n');
+writeFileSync(
+  join(work, 'hello.c'),
+  '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n',
+);
 
 function freePort() {
   return new Promise((resolve) => {
@@ -49,7 +52,10 @@ async function waitForPort(port) {
 function rssKb(pid) {
   // The daemon and all its children (distccd preforks one per job slot).
   const out = execFileSync('ps', ['-o', 'pid=,ppid=,rss=', '-e'], { encoding: 'utf8' });
-  const rows = out.trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
+  const rows = out
+    .trim()
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/).map(Number));
   const tree = new Set([pid]);
   let grew = true;
   while (grew) {
@@ -61,11 +67,25 @@ function rssKb(pid) {
 
 const distccdPort = await freePort();
 const tsPort = await freePort();
-const common = ['--no-detach', '--listen', '127.0.0.1', '--allow', '127.0.0.1', '--log-file', '/dev/null'];
-const distccd = spawn('distccd', ['--daemon', '--port', String(distccdPort), ...common], { stdio: 'ignore' });
-const ts = spawn(process.execPath, [join(ROOT, 'build/src/bin/tsdistccd.js'), '--port', String(tsPort), ...common], {
+const common = [
+  '--no-detach',
+  '--listen',
+  '127.0.0.1',
+  '--allow',
+  '127.0.0.1',
+  '--log-file',
+  '/dev/null',
+];
+const distccd = spawn('distccd', ['--daemon', '--port', String(distccdPort), ...common], {
   stdio: 'ignore',
 });
+const ts = spawn(
+  process.execPath,
+  [join(ROOT, 'build/src/bin/tsdistccd.js'), '--port', String(tsPort), ...common],
+  {
+    stdio: 'ignore',
+  },
+);
 await Promise.all([waitForPort(distccdPort), waitForPort(tsPort)]);
 
 function timeOne(cmd, args, env) {
@@ -113,7 +133,9 @@ const median = (a) => {
   return s[Math.floor(s.length / 2)];
 };
 const mean = (a) => a.reduce((n, x) => n + x, 0) / a.length;
-const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, { median: median(v), mean: mean(v) }]));
+const m = Object.fromEntries(
+  Object.entries(times).map(([k, v]) => [k, { median: median(v), mean: mean(v) }]),
+);
 const overhead = {
   distccd: m.distccd.median - m.local.median,
   tsdistccd: m.tsdistccd.median - m.local.median,
@@ -142,7 +164,8 @@ let previous = '';
 try {
   previous = readFileSync(resultsFile, 'utf8');
 } catch {
-  previous = '# Benchmark results\n\nNewest first. Each section says the machine and the command.\n\n';
+  previous =
+    '# Benchmark results\n\nNewest first. Each section says the machine and the command.\n\n';
 }
 const [head, ...rest] = previous.split(/^(?=## )/m);
 writeFileSync(resultsFile, [head, section + '\n', ...rest].join(''));
