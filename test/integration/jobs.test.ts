@@ -1,0 +1,181 @@
+// How compilers are run: as the unprivileged user, niced, in the job
+// directory, stdin from /dev/null; how many at once; and big LZO bodies.
+// Needs: gcc, Debian's distcc package.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exchange, runDistcc } from '../helpers/client.js';
+import { openTempDir, startTsdistccd } from '../helpers/daemon.js';
+import { ROOT } from '../helpers/paths.js';
+import { parseReply, request } from '../helpers/wire.js';
+
+const WHITELIST = ['--whitelist-dir', `${ROOT}test/fixtures/whitelist`];
+const source = Buffer.from('# 1 "x.c"\nint answer(void) { return 42; }\n');
+const isRoot = process.getuid?.() === 0;
+
+test('the compiler runs niced by --nice, in its job directory, stdin /dev/null, and (as root) not as root', async () => {
+  const tmp = openTempDir('tsdistcc-probe-');
+  const ts = await startTsdistccd(['--allow', '127.0.0.1', '--nice', '7', ...WHITELIST], {
+    TMPDIR: tmp,
+  });
+  try {
+    const { reply } = await exchange(
+      ts.port,
+      request(1, ['probe-cc', '-c', 'x.c', '-o', 'x.o'], source),
+    );
+    const r = parseReply(reply);
+    assert.equal(r.status, 0, r.stderr.toString());
+    const probe = /probe: uid=(\d+) nice=(\d+) cwd=(\S+) stdin=(\S+)/.exec(r.stderr.toString());
+    assert.ok(probe, r.stderr.toString());
+    const ownNice = Number(execFileSync('nice', { encoding: 'utf8' }));
+    assert.equal(Number(probe[2]), Math.min(19, ownNice + 7));
+    assert.ok(probe[3]!.startsWith(`${tmp}/tsdistccd_`), probe[3]);
+    assert.equal(probe[4], '/dev/null');
+    if (isRoot) assert.notEqual(Number(probe[1]), 0, 'the compiler ran as root');
+  } finally {
+    await ts.stop();
+  }
+});
+
+test(
+  '--user names the account compilers run as when started as root',
+  { skip: !isRoot && 'needs root' },
+  async () => {
+    const ts = await startTsdistccd(['--allow', '127.0.0.1', '--user', 'nobody', ...WHITELIST]);
+    try {
+      const r = parseReply(
+        (await exchange(ts.port, request(1, ['probe-cc', '-c', 'x.c', '-o', 'x.o'], source))).reply,
+      );
+      const nobody = execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim();
+      assert.match(r.stderr.toString(), new RegExp(`probe: uid=${nobody} `));
+      assert.match(ts.log(), /user nobody/);
+    } finally {
+      await ts.stop();
+    }
+  },
+);
+
+test(
+  '--user root is refused: compilers never run as root',
+  { skip: !isRoot && 'needs root' },
+  async () => {
+    const ts = startTsdistccd(['--allow', '127.0.0.1', '--user', 'root']);
+    await assert.rejects(ts, /exited 112 at start:[^]*--user must not be root/);
+  },
+);
+
+test('--jobs 1 --queue-limit 0: a second job while one runs is refused (REJ_OVERLOAD)', async () => {
+  const pidDir = openTempDir('tsdistcc-pid-');
+  const pidFile = join(pidDir, 'pid');
+  const ts = await startTsdistccd(
+    ['--allow', '127.0.0.1', '--jobs', '1', '--queue-limit', '0', ...WHITELIST],
+    {
+      HANG_PIDFILE: pidFile,
+    },
+  );
+  const first = connect(ts.port, '127.0.0.1');
+  try {
+    first.on('error', () => {});
+    first.write(request(1, ['hang-cc', '-c', 'x.c', '-o', 'x.o'], source));
+    for (let i = 0; i < 200 && !existsSync(pidFile); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    assert.ok(existsSync(pidFile), 'the first job never started');
+    const second = await exchange(
+      ts.port,
+      request(1, ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'], source),
+    );
+    assert.equal(second.reply.length, 0);
+    assert.notEqual(second.closedBy, 'timeout');
+    await ts.waitForLog(/REJ_OVERLOAD/);
+  } finally {
+    first.destroy();
+    await ts.stop();
+  }
+});
+
+test('--jobs 1 with a queue: jobs wait for the slot and all get answers', async () => {
+  const ts = await startTsdistccd(['--allow', '127.0.0.1', '--jobs', '1', ...WHITELIST]);
+  try {
+    const replies = await Promise.all(
+      [1, 2, 3].map(() =>
+        exchange(ts.port, request(2, ['slow-cc', '-c', 'x.c', '-o', 'x.o'], Buffer.alloc(0))),
+      ),
+    );
+    for (const { reply } of replies) assert.equal(parseReply(reply).status, 0);
+  } finally {
+    await ts.stop();
+  }
+});
+
+test('--lifetime stops the daemon by itself, exit 0', async () => {
+  const ts = await startTsdistccd(['--allow', '127.0.0.1', '--lifetime', '1']);
+  const code = await new Promise((resolve) => ts.child.once('exit', resolve));
+  assert.equal(code, 0);
+  assert.match(ts.log(), /--lifetime 1s over/);
+});
+
+test('IPv6: --listen ::1 --allow ::1 serves a client on ::1', async () => {
+  const ts = await startTsdistccd(['--allow', '::1', '--listen', '::1']);
+  try {
+    const r = await new Promise<Buffer>((resolve) => {
+      const chunks: Buffer[] = [];
+      const s = connect({ host: '::1', port: ts.port }, () =>
+        s.write(request(1, ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'], source)),
+      );
+      s.on('data', (d) => chunks.push(d));
+      s.on('close', () => resolve(Buffer.concat(chunks)));
+      s.on('error', () => {});
+    });
+    assert.equal(parseReply(r).status, 0);
+    await ts.waitForLog(/client: ::1:\d+ COMPILE_OK/);
+  } finally {
+    await ts.stop();
+  }
+});
+
+test('an IPv4 client of a dual-stack listener (::ffff:127.0.0.1) matches --allow 127.0.0.1', async () => {
+  const ts = await startTsdistccd(['--allow', '127.0.0.1', '--listen', '::']);
+  try {
+    const { reply } = await exchange(
+      ts.port,
+      request(1, ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'], source),
+    );
+    assert.equal(parseReply(reply).status, 0);
+    await ts.waitForLog(/client: ::ffff:127\.0\.0\.1:\d+ COMPILE_OK/);
+  } finally {
+    await ts.stop();
+  }
+});
+
+test('a large source with ,lzo (bodies coded in worker threads) gives the local object', async () => {
+  const work = mkdtempSync(join(tmpdir(), 'tsdistcc-big-'));
+  const fns = Array.from(
+    { length: 6000 },
+    (_, i) => `int f${i}(int x) { return x * ${i} + ${i % 7}; }`,
+  ).join('\n');
+  writeFileSync(join(work, 'big.c'), `${fns}\nint main(void) { return f5(1); }\n`);
+  const ts = await startTsdistccd(['--allow', '127.0.0.1']);
+  try {
+    const run = await runDistcc(
+      ['gcc', '-c', 'big.c', '-o', 'big.o'],
+      `127.0.0.1:${ts.port},lzo`,
+      work,
+    );
+    assert.equal(run.code, 0, run.stderr);
+    await ts.waitForLog(/COMPILE_OK .* big\.c/);
+    execFileSync('gcc', ['-E', 'big.c', '-o', 'big.i'], { cwd: work });
+    assert.ok(
+      readFileSync(join(work, 'big.i')).length > 128 * 1024,
+      'the source must be over the inline limit',
+    );
+    execFileSync('gcc', ['-c', 'big.i', '-o', 'local.o'], { cwd: work });
+    assert.deepEqual(readFileSync(join(work, 'big.o')), readFileSync(join(work, 'local.o')));
+  } finally {
+    await ts.stop();
+  }
+});
