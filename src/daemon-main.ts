@@ -106,6 +106,7 @@ async function serveInetd(
     },
     ctx,
   );
+  await ctx.cleanups.settled();
   return 0;
 }
 

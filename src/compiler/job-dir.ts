@@ -1,28 +1,66 @@
 // One private directory per job under $TMPDIR, removed afterwards whatever
 // happened. Every path of a job is made here from fixed names, so nothing a
 // client sends can name a file outside it.
+//
+// Small files are written and read synchronously: a few syscalls on a local
+// file system cost less than the thread-pool round trips of the async API,
+// and they are on every job's critical path. Big ones go through the async
+// API so one large job never stalls the event loop.
 
-import { mkdtemp, rm } from 'node:fs/promises';
+import { closeSync, fstatSync, mkdtempSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+
+/** Up to this size a file is read or written in the event loop. */
+export const SYNC_IO_LIMIT = 256 * 1024;
 
 export type JobDir = Readonly<{
   path: string;
   /** The preprocessed input, with the extension the compiler needs to see. */
   input: string;
   output: string;
+  writeInput: (data: Buffer) => Promise<void>;
+  /** The output file, or an empty buffer if the compiler wrote none. */
+  readOutput: () => Promise<Buffer>;
   remove: () => Promise<void>;
 }>;
 
-export async function makeJobDir(
-  tmpdir: string,
-  inputExt: string,
-  outputExt: string,
-): Promise<JobDir> {
-  const path = await mkdtemp(join(tmpdir, 'tsdistccd_'));
+async function readSmallOrAsync(path: string): Promise<Buffer> {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return Buffer.alloc(0);
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size > SYNC_IO_LIMIT) return await readFile(path);
+    const buf = Buffer.allocUnsafe(size);
+    let at = 0;
+    while (at < size) {
+      const n = readSync(fd, buf, at, size - at, at);
+      if (n === 0) break;
+      at += n;
+    }
+    return buf.subarray(0, at);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function makeJobDir(tmpdir: string, inputExt: string, outputExt: string): JobDir {
+  const path = mkdtempSync(join(tmpdir, 'tsdistccd_'));
+  const input = join(path, `input.${inputExt}`);
+  const output = join(path, `output.${outputExt}`);
   return Object.freeze({
     path,
-    input: join(path, `input.${inputExt}`),
-    output: join(path, `output.${outputExt}`),
+    input,
+    output,
+    writeInput: async (data: Buffer) => {
+      if (data.length <= SYNC_IO_LIMIT) writeFileSync(input, data, { mode: 0o600 });
+      else await writeFile(input, data, { mode: 0o600 });
+    },
+    readOutput: () => readSmallOrAsync(output),
     remove: () => rm(path, { recursive: true, force: true, maxRetries: 3 }),
   });
 }

@@ -96,6 +96,7 @@ export async function serveConnection(conv: Conversation, ctx: ServerContext): P
   const { logger, stats } = ctx;
   const who = peerName(conv.peer);
   const started = Date.now();
+  const startedHr = performance.now();
   try {
     const request = await readRequest(conv, ctx);
     if (!request) {
@@ -113,7 +114,14 @@ export async function serveConnection(conv: Conversation, ctx: ServerContext): P
     conv.input.resume();
     let outcome: JobOutcome;
     try {
+      const tRead = performance.now();
       outcome = await runJob(request, ctx, disconnect.signal);
+      if (ctx.logger.isLevelEnabled('debug')) {
+        ctx.logger.debug('connection phases', {
+          readMs: Math.round((tRead - startedHr) * 10) / 10,
+          jobMs: Math.round((performance.now() - tRead) * 10) / 10,
+        });
+      }
     } finally {
       conv.input.off('end', onGone);
       conv.input.off('error', onGone);

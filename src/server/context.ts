@@ -12,4 +12,21 @@ export type ServerContext = Readonly<{
   queue: JobQueue;
   /** The environment compilers run with (PATH without masquerade dirs). */
   compilerEnv: NodeJS.ProcessEnv;
+  /** Job directories being removed; shutdown waits for them. */
+  cleanups: Cleanups;
 }>;
+
+export class Cleanups {
+  readonly #pending = new Set<Promise<void>>();
+
+  constructor(private readonly onError: (err: Error) => void) {}
+
+  track(work: Promise<void>): void {
+    const p = work.catch((err: Error) => this.onError(err)).finally(() => this.#pending.delete(p));
+    this.#pending.add(p);
+  }
+
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.#pending]);
+  }
+}

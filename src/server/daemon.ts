@@ -9,7 +9,7 @@ import { JobQueue } from './job-queue.js';
 import { startListener, type Listener } from './listener.js';
 import { Stats } from './stats.js';
 import { startStatsServer } from './stats-server.js';
-import type { ServerContext } from './context.js';
+import { Cleanups, type ServerContext } from './context.js';
 
 export type Daemon = Readonly<{
   ctx: ServerContext;
@@ -32,6 +32,7 @@ export function makeContext(
     stats: new Stats(config.tmpdir),
     queue: new JobQueue(config.jobs, config.queueLimit),
     compilerEnv,
+    cleanups: new Cleanups((err) => logger.warning(`cannot remove a job directory: ${err.message}`)),
   });
 }
 
@@ -70,6 +71,7 @@ export async function startDaemon(ctx: ServerContext): Promise<Daemon> {
         });
       });
     }
+    await ctx.cleanups.settled();
   };
   return Object.freeze({ ctx, listener, ...(statsServer ? { statsServer } : {}), stop, stopNow });
 }

@@ -2,7 +2,6 @@
 // slot, job directory, compiler, reply. A refusal has no reply: the
 // connection is closed and the client compiles locally (distcc src/serve.c).
 
-import { readFile, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { preprocessedExtension, rewriteArgs, scanArgs } from '../compiler/args.js';
 import { makeJobDir } from '../compiler/job-dir.js';
@@ -46,6 +45,7 @@ export async function runJob(
 ): Promise<JobOutcome> {
   const { config } = ctx;
   const compiler = request.args[0] ?? '';
+  const tCheck = performance.now();
   const scan = scanArgs(request.args);
   if (!scan.distributable) {
     return refuse('OTHER', compiler, '', `non-distributable command: ${scan.reason}`);
@@ -63,6 +63,7 @@ export async function runJob(
     return refuse('REJ_BAD_REQ', compiler, input, `bad DOTI body: ${(err as Error).message}`);
   }
 
+  const t0 = performance.now();
   const release = await ctx.queue.acquire(disconnect);
   if (!release) {
     if (disconnect.aborted)
@@ -70,19 +71,23 @@ export async function runJob(
     return refuse('REJ_OVERLOAD', compiler, input, `queue full (${config.queueLimit} waiting)`);
   }
   ctx.stats.sample(ctx.queue.running);
-  const dir = await makeJobDir(
-    config.tmpdir,
-    preprocessedExtension(input),
-    scan.assemblyOutput ? 's' : 'o',
-  );
+  let dir;
+  try {
+    dir = makeJobDir(config.tmpdir, preprocessedExtension(input), scan.assemblyOutput ? 's' : 'o');
+  } catch (err) {
+    release();
+    throw err;
+  }
   const lifetime = new AbortController();
   const timer =
     config.jobLifetime > 0
       ? setTimeout(() => lifetime.abort(AbortReason.TIMEOUT), config.jobLifetime * 1000)
       : undefined;
+  const tDir = performance.now();
   try {
-    await writeFile(dir.input, source, { mode: 0o600 });
+    await dir.writeInput(source);
     const argv = rewriteArgs(request.args, scan, dir.input, dir.output);
+    const tRun = performance.now();
     const signal = AbortSignal.any([disconnect, lifetime.signal]);
     const run = await runCompiler(argv, {
       cwd: dir.path,
@@ -125,13 +130,11 @@ export async function runJob(
       status = waitStatus(exitCode, run.signal);
       result = status === 0 ? 'COMPILE_OK' : 'COMPILE_ERROR';
     }
-    let object = Buffer.alloc(0);
+    const tRan = performance.now();
+    let object: Buffer = Buffer.alloc(0);
     if (status === 0) {
-      try {
-        object = await readFile(dir.output);
-      } catch {
-        /* a compiler that succeeded without output: an empty object, as distccd sends */
-      }
+      // A compiler that succeeded without output: an empty object, as distccd sends.
+      object = await dir.readOutput();
     }
     const [serr, sout, doto] = await Promise.all([
       encodeBody(request.version, stderr),
@@ -145,12 +148,24 @@ export async function runJob(
       stdout: sout,
       object: doto,
     });
+    if (ctx.logger.isLevelEnabled('debug')) {
+      const ms = (a: number, b: number) => Math.round((b - a) * 10) / 10;
+      ctx.logger.debug('job phases', {
+        checkMs: ms(tCheck, t0),
+        slotMs: ms(t0, tDir),
+        inputMs: ms(tDir, tRun),
+        compileMs: ms(tRun, tRan),
+        replyMs: ms(tRan, performance.now()),
+      });
+    }
     return { result, reply, exitCode, signal: run.signal, compiler, input };
   } finally {
     clearTimeout(timer);
     release();
     ctx.stats.sample(ctx.queue.running);
-    if (process.env.DISTCC_SAVE_TEMPS !== '1') await dir.remove();
+    // Removed after the reply is on its way, not before: the client waits
+    // for the reply, not for our cleanup. Shutdown waits for these.
+    if (process.env.DISTCC_SAVE_TEMPS !== '1') ctx.cleanups.track(dir.remove());
   }
 }
 
