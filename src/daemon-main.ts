@@ -174,11 +174,13 @@ async function runDaemon(
   logger: Logger,
   env: NodeJS.ProcessEnv,
 ): Promise<number> {
-  const ctx = makeContext(config, logger, compilerEnv(env));
+  const ctx = makeContext(config, logger, compilerEnv(env), true);
   const daemon = await startDaemon(ctx);
   const account = accountToRunAs(config.user);
   if (config.pidFile !== undefined) writePidFile(config.pidFile, process.pid, account);
   if (account) switchTo(account);
+  // Started only now, so that it and its compilers run as the unprivileged user.
+  ctx.launcher?.warm();
   const where = daemon.listener.address();
   logger.notice(
     `listening on ${where.address}:${where.port}${daemon.statsServer ? `, stats on port ${(daemon.statsServer.address() as { port: number }).port}` : ''}; jobs ${config.jobs}, queue ${config.queueLimit}${account ? `, user ${account.name}` : ''}`,

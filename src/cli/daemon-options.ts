@@ -71,6 +71,12 @@ export function defineDaemonOptions<T>(y: Argv<T>) {
       describe: 'most jobs waiting for a slot; more are refused (default: 4 x jobs)',
       group: 'Server:',
     })
+    .option('launcher', {
+      type: 'boolean',
+      describe:
+        'fork compilers from a small resident helper (perl), not from the daemon itself (default on; --no-launcher turns it off)',
+      group: 'Server:',
+    })
     .option('nice', {
       alias: 'N',
       type: 'string',
@@ -197,6 +203,7 @@ export type RawDaemonOptions = Partial<{
   jobs: string;
   'queue-limit': string;
   nice: string;
+  launcher: boolean;
   user: string;
   'pid-file': string;
   'job-lifetime': string;

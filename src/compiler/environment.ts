@@ -51,3 +51,18 @@ export function compilersOnPath(path: string): Set<string> {
   }
   return names;
 }
+
+/** The first executable `name` on `path`, if any. */
+export function findOnPath(name: string, path: string): string | undefined {
+  for (const dir of path.split(':')) {
+    if (dir === '') continue;
+    try {
+      const full = join(dir, name);
+      const st = statSync(full);
+      if (st.isFile() && (st.mode & 0o111) !== 0) return full;
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
+}

@@ -7,7 +7,16 @@
 // and they are on every job's critical path. Big ones go through the async
 // API so one large job never stalls the event loop.
 
-import { closeSync, fstatSync, mkdtempSync, openSync, readSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  rmdirSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -25,7 +34,8 @@ export type JobDir = Readonly<{
   remove: () => Promise<void>;
 }>;
 
-async function readSmallOrAsync(path: string): Promise<Buffer> {
+/** Reads a file (sync when small); a missing file is an empty buffer. */
+export async function readSmallOrAsync(path: string): Promise<Buffer> {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -48,6 +58,26 @@ async function readSmallOrAsync(path: string): Promise<Buffer> {
   }
 }
 
+/**
+ * Unlinks the files a job is known to make, then the directory; only if the
+ * compiler left others (-save-temps, -fstack-usage...) does it fall back to
+ * a recursive removal in the thread pool.
+ */
+async function removeJobDir(path: string, known: string[]): Promise<void> {
+  for (const file of known) {
+    try {
+      unlinkSync(file);
+    } catch {
+      /* not made by this job */
+    }
+  }
+  try {
+    rmdirSync(path);
+  } catch {
+    await rm(path, { recursive: true, force: true, maxRetries: 3 });
+  }
+}
+
 export function makeJobDir(tmpdir: string, inputExt: string, outputExt: string): JobDir {
   const path = mkdtempSync(join(tmpdir, 'tsdistccd_'));
   const input = join(path, `input.${inputExt}`);
@@ -61,6 +91,6 @@ export function makeJobDir(tmpdir: string, inputExt: string, outputExt: string):
       else await writeFile(input, data, { mode: 0o600 });
     },
     readOutput: () => readSmallOrAsync(output),
-    remove: () => rm(path, { recursive: true, force: true, maxRetries: 3 }),
+    remove: () => removeJobDir(path, [input, output, join(path, 'stdout'), join(path, 'stderr')]),
   });
 }

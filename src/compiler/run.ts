@@ -6,6 +6,9 @@
 
 import { constants } from 'node:os';
 import { execa } from 'execa';
+import { join } from 'node:path';
+import { readSmallOrAsync } from './job-dir.js';
+import type { Launcher } from './launcher.js';
 
 export type RunOptions = Readonly<{
   cwd: string;
@@ -14,6 +17,8 @@ export type RunOptions = Readonly<{
   signal: AbortSignal;
   /** Most bytes of stdout or stderr kept; beyond that the job fails. */
   maxOutput: number;
+  /** Fork through the resident launcher (launcher.ts) instead of forking the daemon. */
+  launcher?: Launcher;
 }>;
 
 export type RunResult = Readonly<{
@@ -41,9 +46,9 @@ function killGroup(pid: number | undefined, sig: NodeJS.Signals): void {
   }
 }
 
-async function runOnce(argv: readonly string[], opts: RunOptions): Promise<RunResult> {
+function startDirect(argv: readonly string[], opts: RunOptions) {
   const [file, ...args] = argv as [string, ...string[]];
-  const child = execa(file, args, {
+  return execa(file, args, {
     cwd: opts.cwd,
     env: opts.env,
     extendEnv: false,
@@ -55,14 +60,76 @@ async function runOnce(argv: readonly string[], opts: RunOptions): Promise<RunRe
     maxBuffer: opts.maxOutput,
     cleanup: true,
   });
+}
+
+const LAUNCH_FAILED = /^failed to exec [^\n]*: ([^\n]*)\n$/;
+
+function errnoText(errno: string): string {
+  if (errno === 'ENOENT') return 'No such file or directory';
+  if (errno === 'EACCES') return 'Permission denied';
+  return errno;
+}
+
+function watchAbort(opts: RunOptions, pid: () => number | undefined) {
   let forceKill: NodeJS.Timeout | undefined;
   const onAbort = () => {
-    killGroup(child.pid, 'SIGTERM');
-    forceKill = setTimeout(() => killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
+    killGroup(pid(), 'SIGTERM');
+    forceKill = setTimeout(() => killGroup(pid(), 'SIGKILL'), KILL_GRACE_MS);
     forceKill.unref();
   };
   opts.signal.addEventListener('abort', onAbort, { once: true });
   if (opts.signal.aborted) onAbort();
+  return {
+    /** Call once the pid is known: a job aborted before that is killed now. */
+    started: () => {
+      if (opts.signal.aborted) onAbort();
+    },
+    done: () => {
+      opts.signal.removeEventListener('abort', onAbort);
+      // The group may still hold children of a compiler that exited.
+      if (opts.signal.aborted) killGroup(pid(), 'SIGKILL');
+      clearTimeout(forceKill);
+    },
+  };
+}
+
+async function runLaunched(
+  argv: readonly string[],
+  opts: RunOptions,
+  launcher: Launcher,
+): Promise<RunResult> {
+  const started = launcher.start(argv, opts.cwd);
+  let pid: number | undefined;
+  const abort = watchAbort(opts, () => pid);
+  try {
+    pid = await started.pid;
+    abort.started();
+    const status = await started.status;
+    const aborted = opts.signal.aborted ? { aborted: opts.signal.reason as unknown } : {};
+    const [stdout, stderr] = await Promise.all([
+      readSmallOrAsync(join(opts.cwd, 'stdout')),
+      readSmallOrAsync(join(opts.cwd, 'stderr')),
+    ]);
+    if (status === undefined) {
+      // Its compiler, in a group of its own, would run on unseen.
+      killGroup(pid, 'SIGKILL');
+      return { signal: 0, startError: 'the launcher process died', stdout, stderr, ...aborted };
+    }
+    const exitCode = (status >> 8) & 0xff;
+    const signal = status & 0x7f;
+    if (signal === 0 && exitCode === 110) {
+      const m = LAUNCH_FAILED.exec(stderr.toString('utf8'));
+      if (m) return { signal: 0, startError: m[1]!, stdout, stderr: Buffer.alloc(0), ...aborted };
+    }
+    return { ...(signal === 0 ? { exitCode } : {}), signal, stdout, stderr, ...aborted };
+  } finally {
+    abort.done();
+  }
+}
+
+async function runDirect(argv: readonly string[], opts: RunOptions): Promise<RunResult> {
+  const child = startDirect(argv, opts);
+  const abort = watchAbort(opts, () => child.pid);
   try {
     const result = await child;
     const stdout = Buffer.from(result.stdout);
@@ -70,13 +137,7 @@ async function runOnce(argv: readonly string[], opts: RunOptions): Promise<RunRe
     const aborted = opts.signal.aborted ? { aborted: opts.signal.reason as unknown } : {};
     const errno = (result.cause as NodeJS.ErrnoException | undefined)?.code;
     if (result.exitCode === undefined && result.signal === undefined && errno) {
-      const text =
-        errno === 'ENOENT'
-          ? 'No such file or directory'
-          : errno === 'EACCES'
-            ? 'Permission denied'
-            : errno;
-      return { signal: 0, startError: text, stdout, stderr, ...aborted };
+      return { signal: 0, startError: errnoText(errno), stdout, stderr, ...aborted };
     }
     const signal = result.signal ? (constants.signals[result.signal] ?? 0) : 0;
     return {
@@ -87,21 +148,22 @@ async function runOnce(argv: readonly string[], opts: RunOptions): Promise<RunRe
       ...aborted,
     };
   } finally {
-    opts.signal.removeEventListener('abort', onAbort);
-    // The group may still hold children of a compiler that exited.
-    if (opts.signal.aborted) killGroup(child.pid, 'SIGKILL');
-    clearTimeout(forceKill);
+    abort.done();
   }
+}
+
+async function runOnce(argv: readonly string[], opts: RunOptions): Promise<RunResult> {
+  return opts.launcher ? runLaunched(argv, opts, opts.launcher) : runDirect(argv, opts);
 }
 
 /**
  * Runs argv. As distccd's dcc_execvp: if argv[0] has a slash and can't be
- * started, try its basename on PATH.
+ * started, try its basename on PATH (the launcher does this itself).
  */
 export async function runCompiler(argv: readonly string[], opts: RunOptions): Promise<RunResult> {
   const first = await runOnce(argv, opts);
   const name = argv[0]!;
-  if (first.startError && name.includes('/')) {
+  if (!opts.launcher && first.startError && name.includes('/')) {
     const base = name.slice(name.lastIndexOf('/') + 1);
     const second = await runOnce([base, ...argv.slice(1)], opts);
     if (!second.startError) return second;

@@ -19,6 +19,8 @@ export type DaemonConfig = Readonly<{
   jobs: number;
   queueLimit: number;
   nice: number;
+  /** Fork compilers through the resident launcher (compiler/launcher.ts). */
+  launcher: boolean;
   user?: string;
   pidFile?: string;
   jobLifetime: number;
@@ -131,6 +133,7 @@ export function buildDaemonConfig({ options: o, env, stdinIsSocket }: ConfigInpu
       max: 1_000_000,
     }),
     nice: integerOption(problems, 'nice', o.nice, 5, { min: -20, max: 39 }),
+    launcher: o.launcher !== false,
     ...(o.user !== undefined ? { user: lastString(o.user)! } : {}),
     ...(o['pid-file'] !== undefined ? { pidFile: lastString(o['pid-file'])! } : {}),
     jobLifetime: integerOption(problems, 'job-lifetime', o['job-lifetime'], 0, {

@@ -2,6 +2,7 @@
 
 import type { DaemonConfig } from '../config/daemon-config.js';
 import type { Logger } from '../logging/logger.js';
+import type { Launcher } from '../compiler/launcher.js';
 import type { JobQueue } from './job-queue.js';
 import type { Stats } from './stats.js';
 
@@ -12,6 +13,8 @@ export type ServerContext = Readonly<{
   queue: JobQueue;
   /** The environment compilers run with (PATH without masquerade dirs). */
   compilerEnv: NodeJS.ProcessEnv;
+  /** The resident process that forks compilers, if used. */
+  launcher?: Launcher;
   /** Job directories being removed; shutdown waits for them. */
   cleanups: Cleanups;
 }>;

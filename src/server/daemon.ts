@@ -5,6 +5,9 @@
 import type { Server } from 'node:net';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import type { Logger } from '../logging/logger.js';
+import { Launcher } from '../compiler/launcher.js';
+import { LAUNCHER_SCRIPT } from '../compiler/launcher-script.js';
+import { findOnPath } from '../compiler/environment.js';
 import { JobQueue } from './job-queue.js';
 import { startListener, type Listener } from './listener.js';
 import { Stats } from './stats.js';
@@ -25,14 +28,26 @@ export function makeContext(
   config: DaemonConfig,
   logger: Logger,
   compilerEnv: NodeJS.ProcessEnv,
+  useLauncher = false,
 ): ServerContext {
+  let launcher: Launcher | undefined;
+  if (useLauncher && config.launcher) {
+    if (findOnPath('perl', compilerEnv.PATH ?? '')) {
+      launcher = new Launcher(compilerEnv, LAUNCHER_SCRIPT, (m) => logger.error(m));
+    } else {
+      logger.warning('no perl on PATH: compilers are forked by the daemon itself (slower per job)');
+    }
+  }
   return Object.freeze({
+    ...(launcher ? { launcher } : {}),
     config,
     logger,
     stats: new Stats(config.tmpdir),
     queue: new JobQueue(config.jobs, config.queueLimit),
     compilerEnv,
-    cleanups: new Cleanups((err) => logger.warning(`cannot remove a job directory: ${err.message}`)),
+    cleanups: new Cleanups((err) =>
+      logger.warning(`cannot remove a job directory: ${err.message}`),
+    ),
   });
 }
 
@@ -72,6 +87,7 @@ export async function startDaemon(ctx: ServerContext): Promise<Daemon> {
       });
     }
     await ctx.cleanups.settled();
+    ctx.launcher?.close();
   };
   return Object.freeze({ ctx, listener, ...(statsServer ? { statsServer } : {}), stop, stopNow });
 }

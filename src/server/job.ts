@@ -51,7 +51,7 @@ export async function runJob(
     return refuse('OTHER', compiler, '', `non-distributable command: ${scan.reason}`);
   }
   const input = scan.input;
-  const name = await checkCompiler(compiler, config.whitelist);
+  const name = checkCompiler(compiler, config.whitelist);
   if (!name.ok) return refuse('OTHER', compiler, input, name.reason);
   const opts = await checkOptions(request.args, config.whitelist.sysroot);
   if (!opts.ok) return refuse('OTHER', compiler, input, opts.reason);
@@ -94,6 +94,7 @@ export async function runJob(
       env: ctx.compilerEnv,
       signal,
       maxOutput: config.limits.maxBodySize,
+      ...(ctx.launcher ? { launcher: ctx.launcher } : {}),
     });
 
     if (run.aborted === AbortReason.DISCONNECT || disconnect.aborted) {

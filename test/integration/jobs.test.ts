@@ -179,3 +179,85 @@ test('a large source with ,lzo (bodies coded in worker threads) gives the local 
     await ts.stop();
   }
 });
+
+test('--no-launcher (the daemon forks compilers itself) compiles, reports exec failures and kills on disconnect', async () => {
+  const pidDir = openTempDir('tsdistcc-pid-');
+  const pidFile = join(pidDir, 'pid');
+  const ts = await startTsdistccd(['--allow', '127.0.0.1', '--no-launcher', ...WHITELIST], {
+    HANG_PIDFILE: pidFile,
+  });
+  try {
+    const ok = parseReply(
+      (await exchange(ts.port, request(1, ['probe-cc', '-c', 'x.c', '-o', 'x.o'], source))).reply,
+    );
+    assert.equal(ok.status, 0, ok.stderr.toString());
+    assert.match(ok.stderr.toString(), /stdin=\/dev\/null/);
+    const ghost = parseReply(
+      (await exchange(ts.port, request(1, ['ghost-cc', '-c', 'x.c', '-o', 'x.o'], source))).reply,
+    );
+    assert.equal(ghost.status, 110 << 8);
+    assert.match(ghost.stderr.toString(), /failed to exec ghost-cc: No such file or directory/);
+    const socket = connect(ts.port, '127.0.0.1');
+    socket.on('error', () => {});
+    socket.write(request(1, ['hang-cc', '-c', 'x.c', '-o', 'x.o'], source));
+    for (let i = 0; i < 200 && !existsSync(pidFile); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    socket.destroy();
+    await ts.waitForLog(/CLI_DISCONN/);
+    for (let i = 0; i < 100; i++) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.throws(() => process.kill(pid, 0), 'the compiler outlived its client');
+  } finally {
+    await ts.stop();
+  }
+});
+
+test('if the launcher dies, its job fails (exit 110) and the next job gets a new launcher', async () => {
+  const pidDir = openTempDir('tsdistcc-pid-');
+  const pidFile = join(pidDir, 'pid');
+  const ts = await startTsdistccd(['--allow', '127.0.0.1', ...WHITELIST], {
+    HANG_PIDFILE: pidFile,
+  });
+  try {
+    const pending = exchange(ts.port, request(1, ['hang-cc', '-c', 'x.c', '-o', 'x.o'], source));
+    for (let i = 0; i < 200 && !existsSync(pidFile); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    const launcher = execFileSync('pgrep', ['-P', String(ts.child.pid), 'perl'], {
+      encoding: 'utf8',
+    }).trim();
+    assert.match(launcher, /^\d+$/);
+    process.kill(Number(launcher), 'SIGKILL');
+    const r = parseReply((await pending).reply);
+    assert.equal(r.status, 110 << 8);
+    assert.match(r.stderr.toString(), /failed to exec hang-cc: the launcher process died/);
+    await ts.waitForLog(/launcher exited/);
+    const orphan = Number(readFileSync(pidFile, 'utf8'));
+    for (let i = 0; i < 100; i++) {
+      try {
+        process.kill(orphan, 0);
+      } catch {
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.throws(() => process.kill(orphan, 0), 'the compiler of the lost job was left running');
+    const next = parseReply(
+      (
+        await exchange(
+          ts.port,
+          request(1, ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'], source),
+        )
+      ).reply,
+    );
+    assert.equal(next.status, 0);
+  } finally {
+    await ts.stop();
+  }
+});

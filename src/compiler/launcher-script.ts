@@ -1,0 +1,71 @@
+// The resident launcher, a small Perl program (perl is in Debian's and
+// Arch's base systems). Forking the daemon — a Node process of tens of MB
+// with its threads — blocks the event loop for several milliseconds per job
+// on the machines we measured (bench/RESULTS.md); a small process forks in a
+// fraction of that, as distccd's small preforked children do.
+//
+// Jobs arrive on stdin as `id\0dir\0argc\0arg0\0...\0`. Each compiler is
+// forked into a process group of its own, in `dir`, with stdin from
+// /dev/null and stdout/stderr to `dir/stdout` and `dir/stderr`. Events go to
+// stdout, one line each: `S id pid` (started), `E id status` (raw wait
+// status). As distccd's dcc_execvp: argv[0] with a slash that can't be run is
+// tried by its basename; if nothing runs, the child writes "failed to exec"
+// to its stderr file and exits 110. SIGCHLD wakes the loop through a
+// self-pipe, so no exit is ever noticed late. EOF on stdin: wait for the
+// running compilers, then exit.
+
+export const LAUNCHER_SCRIPT = String.raw`
+use strict; use warnings; use POSIX ();
+$| = 1;
+my %ids; my $buf = '';
+pipe(my $wake_r, my $wake_w) or die "pipe: $!";
+for ($wake_r, $wake_w) { my $fl = fcntl($_, POSIX::F_GETFL(), 0); fcntl($_, POSIX::F_SETFL(), $fl | POSIX::O_NONBLOCK()); }
+$SIG{CHLD} = sub { syswrite($wake_w, "x") };
+$SIG{PIPE} = 'IGNORE';
+sub reap {
+  while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) {
+    my $id = delete $ids{$pid};
+    print "E $id $?\n" if defined $id;
+  }
+}
+sub start {
+  my ($id, $dir, @argv) = @_;
+  my $pid = fork();
+  if (!defined $pid) { print "E $id " . (110 << 8) . "\n"; return; }
+  if ($pid == 0) {
+    $SIG{CHLD} = 'DEFAULT'; $SIG{PIPE} = 'DEFAULT';
+    POSIX::setpgid(0, 0);
+    chdir $dir or POSIX::_exit(110);
+    open(STDIN, '<', '/dev/null'); open(STDOUT, '>', 'stdout'); open(STDERR, '>', 'stderr');
+    close($wake_r); close($wake_w);
+    { no warnings 'exec'; exec { $argv[0] } @argv; }
+    my $err = "$!";
+    if ($argv[0] =~ m{/([^/]+)$}) { my $base = $1; no warnings 'exec'; exec { $base } ($base, @argv[1 .. $#argv]); }
+    print STDERR "failed to exec $argv[0]: $err\n";
+    POSIX::_exit(110);
+  }
+  $ids{$pid} = $id;
+  print "S $id $pid\n";
+}
+my $eof = 0;
+while (!$eof || %ids) {
+  my $rin = '';
+  vec($rin, fileno($wake_r), 1) = 1;
+  vec($rin, 0, 1) = 1 unless $eof;
+  my $n = select(my $rout = $rin, undef, undef, undef);
+  if ($n > 0 && vec($rout, fileno($wake_r), 1)) { my $junk; 1 while sysread($wake_r, $junk, 512); }
+  reap();
+  next unless !$eof && $n > 0 && vec($rout, 0, 1);
+  my $got = sysread(STDIN, $buf, 1 << 20, length $buf);
+  if (!$got) { $eof = 1; next; }
+  while (1) {
+    my @f = split /\0/, $buf, -1;
+    last if @f - 1 < 3;
+    my $argc = $f[2];
+    last if @f - 1 < 3 + $argc;
+    my @job = splice(@f, 0, 3 + $argc);
+    $buf = join("\0", @f);
+    start($job[0], $job[1], @job[3 .. $#job]);
+  }
+}
+`;

@@ -1,0 +1,119 @@
+// Starts compilers through the resident launcher (launcher-script.ts) and
+// turns its events into results. One launcher per daemon, started with
+// execa after privileges are dropped; if it dies, the jobs it held fail as
+// "could not start" and the next job starts a new one.
+
+import { execa } from 'execa';
+
+function spawnLauncher(env: NodeJS.ProcessEnv, script: string) {
+  return execa('perl', ['-e', script], {
+    env,
+    extendEnv: false,
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: false,
+    reject: false,
+    cleanup: true,
+  });
+}
+
+export type Started = Readonly<{
+  /** Resolves with the pid (= process group) once the compiler is forked. */
+  pid: Promise<number | undefined>;
+  /** Resolves with the raw wait status, or undefined if the launcher died. */
+  status: Promise<number | undefined>;
+}>;
+
+type Pending = {
+  onPid: (pid: number | undefined) => void;
+  onStatus: (status: number | undefined) => void;
+};
+
+export class Launcher {
+  readonly #env: NodeJS.ProcessEnv;
+  readonly #script: string;
+  readonly #onError: (message: string) => void;
+  #child: ReturnType<typeof spawnLauncher> | undefined;
+  readonly #pending = new Map<string, Pending>();
+  #nextId = 1;
+  #lineBuf = '';
+
+  constructor(env: NodeJS.ProcessEnv, script: string, onError: (message: string) => void) {
+    this.#env = env;
+    this.#script = script;
+    this.#onError = onError;
+  }
+
+  #ensure() {
+    if (this.#child) return this.#child;
+    const child = spawnLauncher(this.#env, this.#script);
+    this.#child = child;
+    this.#lineBuf = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => this.#onData(d));
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => this.#onError(`launcher: ${d.trimEnd()}`));
+    child.stdin.on('error', () => {});
+    void child.then((result) => {
+      if (this.#child === child) this.#child = undefined;
+      if (this.#pending.size > 0 || result.exitCode !== 0) {
+        this.#onError(
+          `launcher exited (${result.exitCode ?? result.signal ?? '?'}); ${this.#pending.size} jobs lost`,
+        );
+      }
+      for (const p of this.#pending.values()) {
+        p.onPid(undefined);
+        p.onStatus(undefined);
+      }
+      this.#pending.clear();
+    });
+    return child;
+  }
+
+  #onData(d: string): void {
+    this.#lineBuf += d;
+    let nl: number;
+    while ((nl = this.#lineBuf.indexOf('\n')) >= 0) {
+      const line = this.#lineBuf.slice(0, nl);
+      this.#lineBuf = this.#lineBuf.slice(nl + 1);
+      const [kind, id, value] = line.split(' ');
+      const p = id === undefined ? undefined : this.#pending.get(id);
+      if (!p) continue;
+      if (kind === 'S') p.onPid(Number(value));
+      else if (kind === 'E') {
+        this.#pending.delete(id!);
+        p.onPid(undefined);
+        p.onStatus(Number(value));
+      }
+    }
+  }
+
+  /** Forks argv in dir; stdout and stderr go to dir/stdout and dir/stderr. */
+  start(argv: readonly string[], dir: string): Started {
+    const child = this.#ensure();
+    const id = String(this.#nextId++);
+    let onPid!: (pid: number | undefined) => void;
+    let onStatus!: (status: number | undefined) => void;
+    const pid = new Promise<number | undefined>((r) => (onPid = r));
+    const status = new Promise<number | undefined>((r) => (onStatus = r));
+    this.#pending.set(id, { onPid, onStatus });
+    child.stdin.write(`${[id, dir, String(argv.length), ...argv].join('\0')}\0`);
+    return { pid, status };
+  }
+
+  /** Starts the launcher now rather than on the first job. */
+  warm(): void {
+    void this.#ensure();
+  }
+
+  /** Lets the launcher exit once its running compilers are done. */
+  close(): void {
+    this.#child?.stdin.end();
+  }
+
+  /** Ends the launcher now (its compilers have their own process groups). */
+  kill(): void {
+    this.#child?.kill('SIGKILL');
+  }
+}
