@@ -1,20 +1,27 @@
 // tsdistccd from options to a served socket; resolves with the exit status.
 
-import { existsSync, fstatSync } from 'node:fs';
+import { chownSync, existsSync, fstatSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { Socket } from 'node:net';
-import yargs from 'yargs';
-import { defineDaemonOptions, type RawDaemonOptions } from './cli/daemon-options.js';
-import { buildDaemonConfig, type DaemonConfig } from './config/daemon-config.js';
-import { CompilerMissingError, ConfigError, ExitCode, TsdistccError } from './errors.js';
-import { createLogger, type Logger } from './logging/logger.js';
+import type { RawDaemonOptions } from './cli/daemon-options.js';
+import { parseDaemonArgs } from './cli/parse-daemon-args.js';
+import type { DaemonConfig } from './config/daemon-config.js';
+import { loadDaemonConfig } from './config/load-config.js';
+import { CompilerMissingError, ExitCode, TsdistccError } from './errors.js';
+import { createLogger, type LogDestination, type Logger } from './logging/logger.js';
+import { FACILITY_DAEMON, syslogLine } from './logging/syslog-format.js';
 import { compilerEnv, compilerPath, compilersOnPath } from './compiler/environment.js';
 import { serveConnection } from './server/connection.js';
-import { makeContext, startDaemon } from './server/daemon.js';
+import { makeContext, startDaemon, type Daemon } from './server/daemon.js';
 import { isAllowed } from './server/access.js';
+import { applyReload } from './server/reload.js';
+import type { ServerContext } from './server/context.js';
+import { DatagramSender } from './system/datagram.js';
 import { detach, isDetachedChild, reportToParent } from './system/detach.js';
 import { removePidFile, writePidFile } from './system/pid-file.js';
 import { accountToRunAs, dropPrivileges, switchTo } from './system/privileges.js';
+import { createNotifier } from './system/sd-notify.js';
+import { pickSockets, takeListenFds } from './system/socket-activation.js';
 import { VERSION } from './version.js';
 
 export function versionText(): string {
@@ -25,34 +32,53 @@ tsdistcc is free software under the GNU General Public License, version 2 or lat
 `;
 }
 
-async function parseOptions(argv: string[]): Promise<RawDaemonOptions | { help: string }> {
-  let failure: string | undefined;
-  const parser = defineDaemonOptions(yargs(argv))
-    .exitProcess(false)
-    .fail((msg, err) => {
-      failure = msg ?? err?.message ?? 'bad options';
-    });
-  if (argv.includes('--help') || argv.includes('-h')) return { help: await parser.getHelp() };
-  if (argv.includes('--version')) return { version: true };
-  const parsed = (await parser.parseAsync()) as RawDaemonOptions & { _: unknown[] };
-  if (failure !== undefined) throw new ConfigError(`${failure} (see tsdistccd --help)`);
-  if (parsed._.length > 0) {
-    throw new ConfigError(
-      `tsdistccd takes no arguments besides options, got \`${parsed._.join(' ')}\``,
-    );
-  }
-  return parsed;
+/** Datagrams (syslog, sd_notify) go through one helper process. */
+let datagrams: DatagramSender | undefined;
+function datagramSender(): DatagramSender {
+  datagrams ??= new DatagramSender((msg) => process.stderr.write(`tsdistccd: ${msg}\n`));
+  return datagrams;
 }
 
-function makeLogger(config: DaemonConfig, ident: string): Logger {
+function logDestination(config: DaemonConfig, env: NodeJS.ProcessEnv): LogDestination {
+  if (config.logStderr) {
+    return { kind: 'stderr', priorityPrefix: env.JOURNAL_STREAM !== undefined };
+  }
+  if (config.logFile !== undefined) {
+    return {
+      kind: 'file',
+      path: config.logFile,
+      ...(config.logRotation ? { rotation: config.logRotation } : {}),
+    };
+  }
+  if (!existsSync(config.syslogSocket)) {
+    process.stderr.write(
+      `tsdistccd: no syslog socket at ${config.syslogSocket}; logging to standard error (give --log-file, --log-stderr or --syslog-socket)\n`,
+    );
+    return { kind: 'stderr', priorityPrefix: env.JOURNAL_STREAM !== undefined };
+  }
+  const sender = datagramSender();
+  return {
+    kind: 'syslog',
+    send: (severity, message) =>
+      sender.send(
+        config.syslogSocket,
+        syslogLine({
+          facility: FACILITY_DAEMON,
+          severity,
+          ident: config.ident,
+          pid: process.pid,
+          message,
+        }),
+      ),
+  };
+}
+
+function makeLogger(config: DaemonConfig, env: NodeJS.ProcessEnv): Promise<Logger> {
   return createLogger({
     level: config.logLevel,
-    destination:
-      config.logFile !== undefined && !config.logStderr
-        ? { kind: 'file', path: config.logFile }
-        : { kind: 'stderr' },
+    destination: logDestination(config, env),
     format: config.logFormat,
-    ident,
+    ident: config.ident,
   });
 }
 
@@ -112,21 +138,19 @@ async function serveInetd(
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   let config: DaemonConfig;
+  let cli: RawDaemonOptions;
   try {
-    const options = await parseOptions(argv);
-    if ('help' in options && typeof options.help === 'string') {
-      process.stdout.write(`${options.help}\n`);
+    const parsed = await parseDaemonArgs(argv, 'the command line');
+    if (parsed.kind === 'help') {
+      process.stdout.write(`${parsed.text}\n`);
       return 0;
     }
-    if (options.version) {
+    if (parsed.kind === 'version') {
       process.stdout.write(versionText());
       return 0;
     }
-    config = buildDaemonConfig({
-      options: options,
-      env,
-      stdinIsSocket: stdinIsSocket(),
-    });
+    cli = parsed.options;
+    config = await loadDaemonConfig({ cli, env, stdinIsSocket: stdinIsSocket() });
   } catch (err) {
     if (err instanceof TsdistccError) {
       process.stderr.write(`tsdistccd: ${err.message}\n`);
@@ -137,7 +161,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
 
   if (config.detach && !isDetachedChild()) return detach();
 
-  const logger = makeLogger(config, 'tsdistccd');
+  const logger = await makeLogger(config, env);
   try {
     if (config.nice !== 0) {
       try {
@@ -156,40 +180,91 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       dropPrivileges(config.user);
       return await serveInetd(config, logger, env);
     }
-    return await runDaemon(config, logger, env);
+    return await runDaemon(config, cli, logger, env);
   } catch (err) {
     const e = err instanceof TsdistccError ? err : undefined;
     const message = e ? e.message : `internal error: ${(err as Error).stack ?? String(err)}`;
     logger.critical(message);
     logger.flush();
-    if (!config.logStderr && config.logFile !== undefined)
-      process.stderr.write(`tsdistccd: ${message}\n`);
+    if (!config.logStderr) process.stderr.write(`tsdistccd: ${message}\n`);
     reportToParent({ exitCode: e?.exitCode ?? ExitCode.GENERAL, message });
     return e?.exitCode ?? ExitCode.GENERAL;
+  } finally {
+    await datagrams?.close();
+  }
+}
+
+function statusLine(ctx: ServerContext): string {
+  return `${ctx.queue.running} jobs running, ${ctx.queue.queued} queued; ${ctx.stats.counters.COMPILE_OK} compiled, ${ctx.stats.counters.COMPILE_ERROR} failed`;
+}
+
+async function reload(
+  ctx: ServerContext,
+  cli: RawDaemonOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  const { logger } = ctx;
+  try {
+    const next = await loadDaemonConfig({ cli, env, stdinIsSocket: false });
+    const { changed, needRestart } = applyReload(ctx, next);
+    logger.notice(
+      `SIGHUP: configuration re-read${ctx.config.configFile ? ` from ${ctx.config.configFile}` : ''}; changed: ${changed.join(', ') || 'nothing'}`,
+    );
+    if (needRestart.length > 0) {
+      logger.warning(
+        `SIGHUP: these changes need a restart and were not applied: ${needRestart.join(', ')}`,
+      );
+    }
+  } catch (err) {
+    logger.error(`SIGHUP: keeping the old configuration: ${(err as Error).message}`);
   }
 }
 
 async function runDaemon(
   config: DaemonConfig,
+  cli: RawDaemonOptions,
   logger: Logger,
   env: NodeJS.ProcessEnv,
 ): Promise<number> {
   const ctx = makeContext(config, logger, compilerEnv(env), true);
-  const daemon = await startDaemon(ctx);
+  const passed = pickSockets(takeListenFds(env));
+  const daemon: Daemon = await startDaemon(ctx, passed);
   const account = accountToRunAs(config.user);
   if (config.pidFile !== undefined) writePidFile(config.pidFile, process.pid, account);
-  if (account) switchTo(account);
+  if (account && config.logFile !== undefined) {
+    // The file was opened as root; after the switch, SIGHUP must still be
+    // able to reopen it (logrotate without copytruncate).
+    try {
+      chownSync(config.logFile, account.uid, account.gid);
+    } catch (err) {
+      logger.warning(`cannot give ${config.logFile} to ${account.name}: ${(err as Error).message}`);
+    }
+  }
+  if (account) {
+    switchTo(account);
+    // The datagram helper (syslog) may have started as root: restart it as
+    // the user on its next send, so no root process stays behind.
+    await datagrams?.close();
+  }
   // Started only now, so that it and its compilers run as the unprivileged user.
   ctx.launcher?.warm();
   const where = daemon.listener.address();
   logger.notice(
-    `listening on ${where.address}:${where.port}${daemon.statsServer ? `, stats on port ${(daemon.statsServer.address() as { port: number }).port}` : ''}; jobs ${config.jobs}, queue ${config.queueLimit}${account ? `, user ${account.name}` : ''}`,
+    `listening on ${where.address}:${where.port}${passed.jobs !== undefined ? ' (socket from systemd)' : ''}${daemon.statsServer ? `, stats on port ${(daemon.statsServer.address() as { port: number }).port}` : ''}; jobs ${config.jobs}, queue ${config.queueLimit}${account ? `, user ${account.name}` : ''}`,
   );
   reportToParent('ready');
+  const notifier = createNotifier(env, datagramSender());
+  notifier.notify({ READY: '1', STATUS: statusLine(ctx), MAINPID: String(process.pid) });
+  notifier.startWatchdog();
+  const statusTimer = notifier.enabled
+    ? setInterval(() => notifier.notify({ STATUS: statusLine(ctx) }), 2000).unref()
+    : undefined;
 
   return new Promise<number>((resolve) => {
     let stopping = false;
     const finish = () => {
+      clearInterval(statusTimer);
+      void notifier.stop();
       if (config.pidFile !== undefined) removePidFile(config.pidFile);
       logger.notice('stopped');
       logger.flush();
@@ -202,13 +277,24 @@ async function runDaemon(
         return;
       }
       stopping = true;
+      notifier.notify({ STOPPING: '1', STATUS: `stopping: ${statusLine(ctx)}` });
       void daemon.stop(why).then(finish);
     };
     process.on('SIGTERM', () => onStop('SIGTERM'));
     process.on('SIGINT', () => onStop('SIGINT'));
     process.on('SIGHUP', () => {
-      logger.reopen();
-      logger.notice('SIGHUP: log file reopened');
+      try {
+        logger.reopen();
+        if (config.logFile !== undefined) logger.notice('SIGHUP: log file reopened');
+      } catch (err) {
+        process.stderr.write(
+          `tsdistccd: SIGHUP: cannot reopen the log file: ${(err as Error).message}\n`,
+        );
+      }
+      notifier.notify({ RELOADING: '1' });
+      void reload(ctx, cli, env).then(() =>
+        notifier.notify({ READY: '1', STATUS: statusLine(ctx) }),
+      );
     });
     if (config.lifetime > 0) {
       setTimeout(

@@ -12,6 +12,22 @@ export function defineDaemonOptions<T>(y: Argv<T>) {
     .usage(
       'Usage: tsdistccd [OPTIONS]\n\nA distcc compile server: the stock distcc client (protocols 1 and 2) compiles through it.',
     )
+    .option('instance', {
+      type: 'string',
+      describe:
+        'run the named instance: reads CONFDIR/tsdistccd-NAME or CONFDIR/tsdistccd.NAME; logs as tsdistccd-NAME',
+      group: 'Configuration:',
+    })
+    .option('config', {
+      type: 'string',
+      describe: 'read DISTCC_ARGS (and other settings) from this env file instead',
+      group: 'Configuration:',
+    })
+    .option('conf-dir', {
+      type: 'string',
+      describe: 'where instance env files are (default /etc/conf.d)',
+      group: 'Configuration:',
+    })
     .option('allow', {
       alias: 'a',
       type: 'string',
@@ -146,6 +162,21 @@ export function defineDaemonOptions<T>(y: Argv<T>) {
       describe: 'critical, error, warning, notice (default), info or debug',
       group: 'Logging:',
     })
+    .option('syslog-socket', {
+      type: 'string',
+      describe: 'datagram socket syslog lines go to when logging to syslog (default /dev/log)',
+      group: 'Logging:',
+    })
+    .option('log-rotate', {
+      type: 'string',
+      describe: 'with --log-file: start a new file daily, hourly, or past a size (10M, 1G)',
+      group: 'Logging:',
+    })
+    .option('log-rotate-keep', {
+      type: 'string',
+      describe: 'with --log-rotate: how many old files to keep (default 7)',
+      group: 'Logging:',
+    })
     .option('log-stderr', { type: 'boolean', describe: 'log to standard error', group: 'Logging:' })
     .option('log-format', { type: 'string', describe: 'text (default) or json', group: 'Logging:' })
     .option('verbose', {
@@ -160,7 +191,7 @@ export function defineDaemonOptions<T>(y: Argv<T>) {
     })
     .option('stats-port', {
       type: 'string',
-      describe: `port of the stats page (default ${DEFAULT_STATS_PORT})`,
+      describe: `port of the stats page (default: --port + 1, so ${DEFAULT_STATS_PORT} for port ${DEFAULT_PORT})`,
       group: 'Stats:',
     })
     .option('max-args', {
@@ -192,6 +223,12 @@ export function defineDaemonOptions<T>(y: Argv<T>) {
 }
 
 export type RawDaemonOptions = Partial<{
+  instance: string;
+  config: string;
+  'conf-dir': string;
+  'syslog-socket': string;
+  'log-rotate': string;
+  'log-rotate-keep': string;
   allow: string[];
   'allow-private': boolean;
   'enable-tcp-insecure': boolean;

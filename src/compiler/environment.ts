@@ -19,10 +19,22 @@ export function compilerPath(env: NodeJS.ProcessEnv): string {
     .join(':');
 }
 
+/** The daemon's own service-manager variables, which compilers must not see. */
+const DAEMON_ONLY = [
+  'NOTIFY_SOCKET',
+  'WATCHDOG_USEC',
+  'WATCHDOG_PID',
+  'LISTEN_FDS',
+  'LISTEN_PID',
+  'LISTEN_FDNAMES',
+];
+
 export function compilerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const level = Number(env._DISTCC_SAFEGUARD ?? '0');
+  const own = { ...env };
+  for (const key of DAEMON_ONLY) delete own[key];
   return {
-    ...env,
+    ...own,
     PATH: compilerPath(env),
     _DISTCC_SAFEGUARD: String((Number.isFinite(level) ? level : 0) + 1),
   };

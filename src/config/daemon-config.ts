@@ -10,7 +10,15 @@ import { PRIVATE_RANGES, parseAllowRule, type AllowRule } from '../server/access
 import { DEFAULT_WHITELIST_DIRS, type WhitelistOptions } from '../compiler/whitelist.js';
 import { integerOption, lastString, sizeOption, type Problems } from './numbers.js';
 
+export type LogRotation = Readonly<{ frequency?: 'daily' | 'hourly'; size?: string; keep: number }>;
+
 export type DaemonConfig = Readonly<{
+  /** The instance name (--instance), if any. */
+  instance?: string;
+  /** The env file the options came from, if any (re-read on SIGHUP). */
+  configFile?: string;
+  /** Program name in log lines and syslog ident: tsdistccd or tsdistccd-NAME. */
+  ident: string;
   mode: 'daemon' | 'inetd';
   detach: boolean;
   port: number;
@@ -27,7 +35,9 @@ export type DaemonConfig = Readonly<{
   lifetime: number;
   shutdownGrace: number;
   logFile?: string;
+  logRotation?: LogRotation;
   logStderr: boolean;
+  syslogSocket: string;
   logLevel: LevelName;
   logFormat: 'text' | 'json';
   stats: boolean;
@@ -42,6 +52,11 @@ export type DaemonConfig = Readonly<{
 
 export type ConfigInput = Readonly<{
   options: RawDaemonOptions;
+  ident?: string;
+  instance?: string;
+  configFile?: string;
+  /** Where an option came from, for messages (`FILE:LINE: DISTCC_ARGS`); none for the command line. */
+  sourceOf?: (option: string) => string | undefined;
   env: NodeJS.ProcessEnv;
   /** Whether fd 0 is a socket: distccd then assumes --inetd. */
   stdinIsSocket: boolean;
@@ -49,7 +64,29 @@ export type ConfigInput = Readonly<{
 
 const MAX_SECS = 365 * 24 * 3600;
 
-export function buildDaemonConfig({ options: o, env, stdinIsSocket }: ConfigInput): DaemonConfig {
+function logRotation(problems: Problems, o: RawDaemonOptions): LogRotation | undefined {
+  const spec = lastString(o['log-rotate']);
+  const keep = integerOption(problems, 'log-rotate-keep', o['log-rotate-keep'], 7, {
+    min: 0,
+    max: 10_000,
+  });
+  if (spec === undefined) return undefined;
+  if (o['log-file'] === undefined) problems.push('--log-rotate needs --log-file');
+  if (spec === 'daily' || spec === 'hourly') return { frequency: spec, keep };
+  if (/^\d+[kmg]?$/i.test(spec)) return { size: spec, keep };
+  problems.push(`--log-rotate must be daily, hourly or a size like 10M, got \`${spec}\``);
+  return undefined;
+}
+
+export function buildDaemonConfig({
+  options: o,
+  env,
+  stdinIsSocket,
+  ident,
+  instance,
+  configFile,
+  sourceOf,
+}: ConfigInput): DaemonConfig {
   const problems: Problems = [];
   if (o.daemon && o.inetd) problems.push('--daemon and --inetd exclude each other; give one');
   const mode = o.inetd ? 'inetd' : o.daemon ? 'daemon' : stdinIsSocket ? 'inetd' : 'daemon';
@@ -121,10 +158,15 @@ export function buildDaemonConfig({ options: o, env, stdinIsSocket }: ConfigInpu
   if (limits.maxBodySize > 0xffffffff)
     problems.push('--max-body-size must be under 4G (the protocol counts in 32 bits)');
 
+  const port = integerOption(problems, 'port', o.port, DEFAULT_PORT, { min: 0, max: 65535 });
+  const rotation = logRotation(problems, o);
   const config: DaemonConfig = Object.freeze({
+    ...(instance !== undefined ? { instance } : {}),
+    ...(configFile !== undefined ? { configFile } : {}),
+    ident: ident ?? 'tsdistccd',
     mode,
     detach: mode === 'daemon' && o.detach !== false && !o.wizard,
-    port: integerOption(problems, 'port', o.port, DEFAULT_PORT, { min: 0, max: 65535 }),
+    port,
     ...(o.listen !== undefined ? { listen: lastString(o.listen)! } : {}),
     allow: Object.freeze(allow),
     jobs,
@@ -146,14 +188,23 @@ export function buildDaemonConfig({ options: o, env, stdinIsSocket }: ConfigInpu
       max: MAX_SECS,
     }),
     ...(o['log-file'] !== undefined ? { logFile: lastString(o['log-file'])! } : {}),
+    ...(rotation ? { logRotation: rotation } : {}),
     logStderr: o['log-stderr'] === true || o.wizard === true,
+    syslogSocket: lastString(o['syslog-socket']) ?? '/dev/log',
     logLevel,
     logFormat: logFormatText === 'json' ? 'json' : 'text',
     stats: o.stats === true,
-    statsPort: integerOption(problems, 'stats-port', o['stats-port'], DEFAULT_STATS_PORT, {
-      min: 0,
-      max: 65535,
-    }),
+    // distccd's 3633 for the default port; port + 1 keeps instances apart.
+    statsPort: integerOption(
+      problems,
+      'stats-port',
+      o['stats-port'],
+      port === DEFAULT_PORT ? DEFAULT_STATS_PORT : port === 0 ? 0 : Math.min(65535, port + 1),
+      {
+        min: 0,
+        max: 65535,
+      },
+    ),
     whitelist: Object.freeze({
       dirs: Object.freeze([...DEFAULT_WHITELIST_DIRS, ...(o['whitelist-dir'] ?? [])]),
       names: new Set<string>(),
@@ -165,6 +216,13 @@ export function buildDaemonConfig({ options: o, env, stdinIsSocket }: ConfigInpu
     ioTimeout,
     tmpdir: env.TMPDIR || tmpdir(),
   });
+  if (problems.length > 0 && sourceOf) {
+    for (let i = 0; i < problems.length; i++) {
+      const option = /^--([a-z-]+)/.exec(problems[i]!)?.[1];
+      const where = option !== undefined ? sourceOf(option) : undefined;
+      if (where !== undefined) problems[i] = `${where}: ${problems[i]!}`;
+    }
+  }
   if (problems.length > 0) {
     throw new ConfigError(
       problems.length === 1 ? problems[0]! : `bad options:\n  ${problems.join('\n  ')}`,

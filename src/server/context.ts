@@ -6,18 +6,19 @@ import type { Launcher } from '../compiler/launcher.js';
 import type { JobQueue } from './job-queue.js';
 import type { Stats } from './stats.js';
 
-export type ServerContext = Readonly<{
+export type ServerContext = {
+  /** Replaced on SIGHUP (see reload.ts): read it at each use, don't keep a copy. */
   config: DaemonConfig;
-  logger: Logger;
-  stats: Stats;
-  queue: JobQueue;
+  readonly logger: Logger;
+  readonly stats: Stats;
+  readonly queue: JobQueue;
   /** The environment compilers run with (PATH without masquerade dirs). */
-  compilerEnv: NodeJS.ProcessEnv;
+  readonly compilerEnv: NodeJS.ProcessEnv;
   /** The resident process that forks compilers, if used. */
-  launcher?: Launcher;
+  readonly launcher?: Launcher;
   /** Job directories being removed; shutdown waits for them. */
-  cleanups: Cleanups;
-}>;
+  readonly cleanups: Cleanups;
+};
 
 export class Cleanups {
   readonly #pending = new Set<Promise<void>>();

@@ -38,7 +38,7 @@ export function makeContext(
       logger.warning('no perl on PATH: compilers are forked by the daemon itself (slower per job)');
     }
   }
-  return Object.freeze({
+  return Object.seal({
     ...(launcher ? { launcher } : {}),
     config,
     logger,
@@ -51,11 +51,16 @@ export function makeContext(
   });
 }
 
-export async function startDaemon(ctx: ServerContext): Promise<Daemon> {
-  const listener = await startListener(ctx);
+export async function startDaemon(
+  ctx: ServerContext,
+  passed: { jobs?: number; stats?: number } = {},
+): Promise<Daemon> {
+  const listener = await startListener(ctx, passed.jobs);
   let statsServer: Server | undefined;
   try {
-    if (ctx.config.stats) statsServer = await startStatsServer(ctx);
+    if (ctx.config.stats || passed.stats !== undefined) {
+      statsServer = await startStatsServer(ctx, passed.stats);
+    }
   } catch (err) {
     listener.server.close();
     throw err;

@@ -2,14 +2,21 @@
 // order. A job that finds the queue full is refused (distccd's REJ_OVERLOAD).
 
 export class JobQueue {
-  readonly #slots: number;
-  readonly #queueLimit: number;
+  #slots: number;
+  #queueLimit: number;
   #running = 0;
   readonly #waiting: (() => void)[] = [];
 
   constructor(slots: number, queueLimit: number) {
     this.#slots = slots;
     this.#queueLimit = queueLimit;
+  }
+
+  /** New limits (SIGHUP); more slots start waiting jobs at once. */
+  resize(slots: number, queueLimit: number): void {
+    this.#slots = slots;
+    this.#queueLimit = queueLimit;
+    while (this.#running < this.#slots && this.#waiting.length > 0) this.#waiting.shift()!();
   }
 
   get running(): number {

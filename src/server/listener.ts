@@ -20,6 +20,7 @@ export function listen(
   port: number,
   server: Server,
   what: string,
+  fd?: number,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
@@ -31,21 +32,24 @@ export function listen(
       );
     };
     server.once('error', onError);
-    server.listen({ host, port, backlog: 1024, exclusive: true }, () => {
+    const where = fd !== undefined ? { fd } : { host, port, backlog: 1024, exclusive: true };
+    server.listen(where, () => {
       server.off('error', onError);
       resolve();
     });
   });
 }
 
-export async function startListener(ctx: ServerContext): Promise<Listener> {
-  const { config, logger, stats } = ctx;
+/** `fd`: a listening socket handed over by systemd, used instead of binding. */
+export async function startListener(ctx: ServerContext, fd?: number): Promise<Listener> {
+  const { logger, stats } = ctx;
   const active = new Set<Promise<void>>();
   const sockets = new Set<Socket>();
   const server = createServer({ noDelay: true, pauseOnConnect: false }, (socket) => {
     const peer = { address: socket.remoteAddress, port: socket.remotePort };
     const who = `${peer.address ?? '?'}:${peer.port ?? 0}`;
-    if (!isAllowed(config.allow, peer.address)) {
+    // ctx.config, not a copy: SIGHUP may have changed the allow list.
+    if (!isAllowed(ctx.config.allow, peer.address)) {
       logger.warning(`client: ${who} denied by access list`);
       stats.count('OTHER');
       socket.destroy();
@@ -73,7 +77,7 @@ export async function startListener(ctx: ServerContext): Promise<Listener> {
     active.add(done);
   });
   server.on('error', (err) => logger.error(`listener error: ${err.message}`));
-  await listen(config.listen, config.port, server, 'compile jobs');
+  await listen(ctx.config.listen, ctx.config.port, server, 'compile jobs', fd);
   return Object.freeze({
     server,
     active,

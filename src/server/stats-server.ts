@@ -6,10 +6,10 @@ import { isAllowed } from './access.js';
 import type { ServerContext } from './context.js';
 import { listen } from './listener.js';
 
-export async function startStatsServer(ctx: ServerContext): Promise<Server> {
-  const { config, logger, stats, queue } = ctx;
+export async function startStatsServer(ctx: ServerContext, fd?: number): Promise<Server> {
+  const { logger, stats, queue } = ctx;
   const server = createServer((socket) => {
-    if (!isAllowed(config.allow, socket.remoteAddress)) {
+    if (!isAllowed(ctx.config.allow, socket.remoteAddress)) {
       logger.warning(`stats: ${socket.remoteAddress ?? '?'} denied by access list`);
       socket.destroy();
       return;
@@ -25,6 +25,6 @@ export async function startStatsServer(ctx: ServerContext): Promise<Server> {
     const timer = setTimeout(answer, 1000);
     socket.once('data', answer);
   });
-  await listen(config.listen, config.statsPort, server, 'the stats page');
+  await listen(ctx.config.listen, ctx.config.statsPort, server, 'the stats page', fd);
   return server;
 }
