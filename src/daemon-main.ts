@@ -231,13 +231,15 @@ async function runDaemon(
   const daemon: Daemon = await startDaemon(ctx, passed);
   const account = accountToRunAs(config.user);
   if (config.pidFile !== undefined) writePidFile(config.pidFile, process.pid, account);
-  if (account && config.logFile !== undefined) {
+  const logFile = logger.currentFile();
+  if (account && logFile !== undefined) {
     // The file was opened as root; after the switch, SIGHUP must still be
-    // able to reopen it (logrotate without copytruncate).
+    // able to reopen it (logrotate without copytruncate), and rotation to
+    // remove it.
     try {
-      chownSync(config.logFile, account.uid, account.gid);
+      chownSync(logFile, account.uid, account.gid);
     } catch (err) {
-      logger.warning(`cannot give ${config.logFile} to ${account.name}: ${(err as Error).message}`);
+      logger.warning(`cannot give ${logFile} to ${account.name}: ${(err as Error).message}`);
     }
   }
   if (account) {

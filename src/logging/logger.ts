@@ -37,6 +37,8 @@ export type Logger = Readonly<
     setLevel: (level: LevelName) => void;
     /** Reopens a log file (after logrotate moved it). */
     reopen: () => void;
+    /** The file lines go to now (with rotation, the current one). */
+    currentFile: () => string | undefined;
     flush: () => void;
   }
 >;
@@ -71,6 +73,7 @@ export function formatTextLine(json: string, ident: string, priorityPrefix = fal
 }
 
 type Sink = DestinationStream & {
+  file?: string | number;
   reopen?: (file?: string) => void;
   flushSync?: () => void;
 };
@@ -145,6 +148,7 @@ export async function createLogger(opts: LoggerOptions): Promise<Logger> {
       base.level = level;
     },
     reopen: () => sink?.reopen?.(),
+    currentFile: () => (typeof sink?.file === 'string' ? sink.file : undefined),
     flush: () => sink?.flushSync?.(),
   });
 }

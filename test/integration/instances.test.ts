@@ -5,7 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -378,3 +385,73 @@ test(
     }
   },
 );
+
+test('--log-rotate SIZE starts new files past the size and keeps --log-rotate-keep old ones', async () => {
+  const logs = openTempDir('tsdistcc-roll-');
+  const p = run([
+    '--no-detach',
+    '--listen',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--allow',
+    '127.0.0.1',
+    '--log-file',
+    join(logs, 'roll'),
+    '--log-rotate',
+    '1k',
+    '--log-rotate-keep',
+    '2',
+    '--log-level',
+    'debug',
+  ]);
+  try {
+    const current = () =>
+      readdirSync(logs)
+        .filter((f) => f.startsWith('roll'))
+        .sort();
+    await until('a log file', () =>
+      current().some((f) => /listening on/.test(read(join(logs, f)))),
+    );
+    const port = Number(
+      /listening on 127\.0\.0\.1:(\d+)/.exec(
+        current()
+          .map((f) => read(join(logs, f)))
+          .join(''),
+      )![1],
+    );
+    for (let i = 0; i < 12; i++) {
+      await exchange(port, request(1, ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'], source));
+    }
+    await until('rotated', () => current().length >= 2);
+    const files = current();
+    assert.ok(files.length <= 3, `kept too many: ${files.join(' ')}`);
+    for (const f of files)
+      assert.ok(statSync(join(logs, f)).size < 4096, `${f} grew past the limit`);
+    assert.match(files.map((f) => read(join(logs, f))).join(''), /COMPILE_OK/);
+  } finally {
+    await stop(p);
+  }
+});
+
+test('log lines written before SIGKILL are in the file (written synchronously)', async () => {
+  const logs = openTempDir('tsdistcc-kill-');
+  const log = join(logs, 'k.log');
+  const p = run([
+    '--no-detach',
+    '--listen',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--allow',
+    '127.0.0.1',
+    '--log-file',
+    log,
+  ]);
+  await until('listening', () => /listening on/.test(read(log)));
+  const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(read(log))![1]);
+  await exchange(port, request(1, ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'], source));
+  p.child.kill('SIGKILL');
+  await p.exited;
+  assert.match(read(log), /COMPILE_OK .* x86_64-linux-gnu-gcc x\.c\n$/);
+});
