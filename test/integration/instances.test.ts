@@ -21,6 +21,7 @@ import { freePort, openTempDir } from '../helpers/daemon.js';
 import { startReceiver } from '../helpers/dgram.js';
 import { RSYSLOGD, startRsyslog } from '../helpers/rsyslog.js';
 import { DAEMON_BIN } from '../helpers/paths.js';
+import { localDaemonArgs, until } from '../helpers/wait.js';
 import { parseReply, request } from '../helpers/wire.js';
 
 const source = Buffer.from('# 1 "x.c"\nint answer(void) { return 42; }\n');
@@ -42,15 +43,6 @@ function run(
   child.stderr.on('data', (d: string) => (err += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   return { child, stderr: () => err, exited };
-}
-
-async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`never happened: ${what}`);
 }
 
 function read(path: string): string {
@@ -132,14 +124,8 @@ test('flags on the command line win over DISTCC_ARGS', async () => {
   const p = run([
     '--conf-dir',
     conf,
-    '--no-detach',
+    ...localDaemonArgs('0'),
     '--log-stderr',
-    '--listen',
-    '127.0.0.1',
-    '--port',
-    '0',
-    '--allow',
-    '127.0.0.1',
     '--log-level',
     'notice',
   ]);
@@ -275,21 +261,9 @@ test('NOTIFY_SOCKET gets READY=1 once the port accepts connections, STATUS, and 
   const dir = openTempDir('tsdistcc-notify-');
   const receiver = await startReceiver(join(dir, 'notify.sock'));
   const port = await freePort();
-  const p = run(
-    [
-      '--no-detach',
-      '--log-stderr',
-      '--listen',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--allow',
-      '127.0.0.1',
-    ],
-    {
-      NOTIFY_SOCKET: join(dir, 'notify.sock'),
-    },
-  );
+  const p = run([...localDaemonArgs(String(port)), '--log-stderr'], {
+    NOTIFY_SOCKET: join(dir, 'notify.sock'),
+  });
   try {
     const ready = await receiver.waitFor((m) => m.includes('READY=1'));
     assert.match(ready, /STATUS=0 jobs running, 0 queued/);
@@ -389,13 +363,7 @@ test(
 test('--log-rotate SIZE starts new files past the size and keeps --log-rotate-keep old ones', async () => {
   const logs = openTempDir('tsdistcc-roll-');
   const p = run([
-    '--no-detach',
-    '--listen',
-    '127.0.0.1',
-    '--port',
-    '0',
-    '--allow',
-    '127.0.0.1',
+    ...localDaemonArgs('0'),
     '--log-file',
     join(logs, 'roll'),
     '--log-rotate',
@@ -437,21 +405,55 @@ test('--log-rotate SIZE starts new files past the size and keeps --log-rotate-ke
 test('log lines written before SIGKILL are in the file (written synchronously)', async () => {
   const logs = openTempDir('tsdistcc-kill-');
   const log = join(logs, 'k.log');
-  const p = run([
-    '--no-detach',
-    '--listen',
-    '127.0.0.1',
-    '--port',
-    '0',
-    '--allow',
-    '127.0.0.1',
-    '--log-file',
-    log,
-  ]);
+  const p = run([...localDaemonArgs('0'), '--log-file', log]);
   await until('listening', () => /listening on/.test(read(log)));
   const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(read(log))![1]);
   await exchange(port, request(1, ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'], source));
   p.child.kill('SIGKILL');
   await p.exited;
   assert.match(read(log), /COMPILE_OK .* x86_64-linux-gnu-gcc x\.c\n$/);
+});
+
+test('WATCHDOG_USEC set: the daemon pings WATCHDOG=1 at half the interval', async () => {
+  const dir = openTempDir('tsdistcc-wd-');
+  const receiver = await startReceiver(join(dir, 'notify.sock'));
+  const p = run(
+    ['--no-detach', '--log-stderr', '--listen', '127.0.0.1', '--port', '0', '--allow', '127.0.0.1'],
+    {
+      NOTIFY_SOCKET: join(dir, 'notify.sock'),
+      WATCHDOG_USEC: '400000',
+    },
+  );
+  try {
+    await receiver.waitFor((m) => m.includes('READY=1'));
+    const start = Date.now();
+    await until(
+      'three watchdog pings',
+      () => receiver.messages.filter((m) => m === 'WATCHDOG=1').length >= 3,
+    );
+    assert.ok(Date.now() - start < 3000);
+  } finally {
+    receiver.close();
+    await stop(p);
+  }
+});
+
+test('--log-format json writes one pino JSON object a line, with distccd level names', async () => {
+  const logs = openTempDir('tsdistcc-json-');
+  const log = join(logs, 'j.log');
+  const p = run([...localDaemonArgs('0'), '--log-file', log, '--log-format', 'json']);
+  try {
+    await until('listening', () => /listening on/.test(read(log)));
+    const records = read(log)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { level: number; msg: string; name: string; pid: number });
+    const listening = records.find((r) => r.msg.startsWith('listening on'));
+    assert.ok(listening);
+    assert.equal(listening.level, 35, 'notice is level 35');
+    assert.equal(listening.name, 'tsdistccd');
+    assert.equal(listening.pid, p.child.pid);
+  } finally {
+    await stop(p);
+  }
 });

@@ -12,28 +12,11 @@ import { exchange } from '../helpers/client.js';
 import { freePort, openTempDir, startDistccd, startTsdistccd } from '../helpers/daemon.js';
 import { DAEMON_BIN, FIXTURE_BIN, ROOT } from '../helpers/paths.js';
 import { parseReply, request } from '../helpers/wire.js';
+import { alive, localDaemonArgs, until } from '../helpers/wait.js';
 
 const WHITELIST = ['--whitelist-dir', `${ROOT}test/fixtures/whitelist`];
 // As a client sends it: preprocessed, with the line marker naming the source.
 const source = Buffer.from('# 1 "x.c"\nint answer(void) { return 42; }\n');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function eventually(what: string, check: () => boolean, ms = 8000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`never happened: ${what}`);
-}
 
 function runDaemon(
   args: string[],
@@ -67,7 +50,7 @@ test('a client that disconnects mid-compile gets its compiler killed and its tem
     const socket = connect(ts.port, '127.0.0.1');
     socket.on('error', () => {});
     socket.write(request(1, ['hang-cc', '-c', 'x.c', '-o', 'x.o'], source));
-    await eventually(
+    await until(
       'the compiler started',
       () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '',
     );
@@ -79,8 +62,8 @@ test('a client that disconnects mid-compile gets its compiler killed and its tem
       'job dir while running',
     );
     socket.destroy();
-    await eventually('the compiler was killed', () => !alive(pid));
-    await eventually('the job directory was removed', () => readdirSync(tmp).length === 0);
+    await until('the compiler was killed', () => !alive(pid));
+    await until('the job directory was removed', () => readdirSync(tmp).length === 0);
     await ts.waitForLog(/CLI_DISCONN .* hang-cc x\.c/);
   } finally {
     await ts.stop();
@@ -104,10 +87,7 @@ test('a job past --job-lifetime is killed and answered with exit 118', async () 
     assert.equal(r.object.length, 0);
     assert.match(r.stderr.toString(), /exceeded --job-lifetime 1s/);
     assert.ok(Date.now() - started < 8000);
-    await eventually(
-      'the compiler was killed',
-      () => !alive(Number(readFileSync(pidFile, 'utf8'))),
-    );
+    await until('the compiler was killed', () => !alive(Number(readFileSync(pidFile, 'utf8'))));
     await ts.waitForLog(/COMPILE_TIMEOUT exit:118/);
   } finally {
     await ts.stop();
@@ -194,16 +174,7 @@ test('exit 102 when the port is taken', async () => {
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
   const { port } = blocker.address() as { port: number };
   try {
-    const r = await runDaemon([
-      '--no-detach',
-      '--log-stderr',
-      '--listen',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--allow',
-      '127.0.0.1',
-    ]);
+    const r = await runDaemon([...localDaemonArgs(String(port)), '--log-stderr']);
     assert.equal(r.code, 102);
     assert.match(
       r.stderr,
@@ -236,30 +207,19 @@ test('SIGHUP reopens the log file after logrotate moved it', async () => {
   const logFile = join(dir, 'tsdistccd.log');
   const child = spawn(
     process.execPath,
-    [
-      DAEMON_BIN,
-      '--no-detach',
-      '--listen',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--allow',
-      '127.0.0.1',
-      '--log-file',
-      logFile,
-    ],
+    [DAEMON_BIN, ...localDaemonArgs('0'), '--log-file', logFile],
     {
       stdio: 'ignore',
     },
   );
   try {
-    await eventually(
+    await until(
       'the log file says listening',
       () => existsSync(logFile) && /listening on/.test(readFileSync(logFile, 'utf8')),
     );
     renameSync(logFile, `${logFile}.1`);
     child.kill('SIGHUP');
-    await eventually(
+    await until(
       'a new log file was opened',
       () => existsSync(logFile) && /SIGHUP: log file reopened/.test(readFileSync(logFile, 'utf8')),
     );
@@ -297,7 +257,7 @@ test('without --no-detach the daemon goes to the background after binding', asyn
     assert.equal(parseReply(reply).status, 0);
   } finally {
     process.kill(pid, 'SIGTERM');
-    await eventually('the background daemon stopped', () => !alive(pid));
+    await until('the background daemon stopped', () => !alive(pid));
   }
 });
 
