@@ -106,7 +106,7 @@ async function serveInetd(
   logger: Logger,
   env: NodeJS.ProcessEnv,
 ): Promise<number> {
-  const ctx = makeContext(config, logger, compilerEnv(env));
+  const ctx = makeContext(config, logger, compilerEnv(env, config.chroot));
   // inetd hands over one TCP socket as fd 0 and 1; ssh and tests give pipes
   // or a Unix socketpair, which have no peer address to check.
   const input = stdinIsSocket()
@@ -171,7 +171,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       }
     }
     if (config.whitelistPath) {
-      const names = compilersOnPath(compilerPath(env));
+      const names = compilersOnPath(compilerPath(env, config.chroot), config.chroot ?? '');
       for (const n of names) (config.whitelist.names as Set<string>).add(n);
       logger.info(`whitelisted from PATH: ${[...names].sort().join(' ')}`);
     }
@@ -226,10 +226,13 @@ async function runDaemon(
   logger: Logger,
   env: NodeJS.ProcessEnv,
 ): Promise<number> {
-  const ctx = makeContext(config, logger, compilerEnv(env), true);
+  const account = accountToRunAs(config.user);
+  const ctx = makeContext(config, logger, compilerEnv(env, config.chroot), {
+    ...(account ? { account } : {}),
+    hostPath: env.PATH ?? '/usr/bin:/bin',
+  });
   const passed = pickSockets(takeListenFds(env));
   const daemon: Daemon = await startDaemon(ctx, passed);
-  const account = accountToRunAs(config.user);
   if (config.pidFile !== undefined) writePidFile(config.pidFile, process.pid, account);
   const logFile = logger.currentFile();
   if (account && logFile !== undefined) {
@@ -242,13 +245,16 @@ async function runDaemon(
       logger.warning(`cannot give ${logFile} to ${account.name}: ${(err as Error).message}`);
     }
   }
+  // A launcher that enters a chroot must keep root; it switches each
+  // compiler to the account itself (launcher-script.ts).
+  if (ctx.launcher?.needsRoot) ctx.launcher.warm();
   if (account) {
     switchTo(account);
     // The datagram helper (syslog) may have started as root: restart it as
     // the user on its next send, so no root process stays behind.
     await datagrams?.close();
   }
-  // Started only now, so that it and its compilers run as the unprivileged user.
+  // Otherwise started only now, so that it and its compilers run as the user.
   ctx.launcher?.warm();
   const where = daemon.listener.address();
   logger.notice(

@@ -28,6 +28,23 @@ export function defineDaemonOptions<T>(y: Argv<T>) {
       describe: 'where instance env files are (default /etc/conf.d)',
       group: 'Configuration:',
     })
+    .option('chroot', {
+      type: 'string',
+      describe:
+        'run every compiler with DIR as its root (compilers and whitelist are looked up inside DIR); needs root, or --sandbox bwrap',
+      group: 'Compilers:',
+    })
+    .option('personality', {
+      type: 'string',
+      describe: 'what uname -m says to compilers: native (default), linux32 (i686) or linux64',
+      group: 'Compilers:',
+    })
+    .option('sandbox', {
+      type: 'string',
+      describe:
+        'none (default) or bwrap: each compiler in a bubblewrap sandbox with no network, / (or the chroot) read-only, only its job directory writable',
+      group: 'Compilers:',
+    })
     .option('allow', {
       alias: 'a',
       type: 'string',
@@ -223,6 +240,9 @@ export function defineDaemonOptions<T>(y: Argv<T>) {
 }
 
 export type RawDaemonOptions = Partial<{
+  chroot: string;
+  personality: string;
+  sandbox: string;
   instance: string;
   config: string;
   'conf-dir': string;

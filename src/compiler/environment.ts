@@ -11,8 +11,12 @@ function isMasqueradeDir(dir: string): boolean {
   return /(^|\/)(ts)?distcc(\/|$)/.test(dir) || dir.includes('/ccache');
 }
 
-export function compilerPath(env: NodeJS.ProcessEnv): string {
+/** PATH inside a --chroot, where the daemon's own PATH means nothing. */
+export const CHROOT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export function compilerPath(env: NodeJS.ProcessEnv, chroot?: string): string {
   if (env.DISTCCD_PATH) return env.DISTCCD_PATH;
+  if (chroot !== undefined) return CHROOT_PATH;
   return (env.PATH ?? '/usr/local/bin:/usr/bin:/bin')
     .split(':')
     .filter((d) => d !== '' && !isMasqueradeDir(d))
@@ -29,22 +33,24 @@ const DAEMON_ONLY = [
   'LISTEN_FDNAMES',
 ];
 
-export function compilerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function compilerEnv(env: NodeJS.ProcessEnv, chroot?: string): NodeJS.ProcessEnv {
   const level = Number(env._DISTCC_SAFEGUARD ?? '0');
   const own = { ...env };
   for (const key of DAEMON_ONLY) delete own[key];
   return {
     ...own,
-    PATH: compilerPath(env),
+    PATH: compilerPath(env, chroot),
+    ...(chroot !== undefined ? { TMPDIR: '/tmp' } : {}),
     _DISTCC_SAFEGUARD: String((Number.isFinite(level) ? level : 0) + 1),
   };
 }
 
-/** Compiler names found on `path` (for --whitelist-path). */
-export function compilersOnPath(path: string): Set<string> {
+/** Compiler names found on `path` (for --whitelist-path), inside `root` if given. */
+export function compilersOnPath(path: string, root = ''): Set<string> {
   const names = new Set<string>();
-  for (const dir of path.split(':')) {
-    if (dir === '') continue;
+  for (const entry of path.split(':')) {
+    if (entry === '') continue;
+    const dir = root + entry;
     let entries: string[];
     try {
       entries = readdirSync(dir);

@@ -24,7 +24,12 @@ import { join } from 'node:path';
 export const SYNC_IO_LIMIT = 256 * 1024;
 
 export type JobDir = Readonly<{
+  /** The directory on the daemon's side. */
   path: string;
+  /** The same directory as the compiler sees it (inside a --chroot). */
+  guest: string;
+  guestInput: string;
+  guestOutput: string;
   /** The preprocessed input, with the extension the compiler needs to see. */
   input: string;
   output: string;
@@ -78,12 +83,22 @@ async function removeJobDir(path: string, known: string[]): Promise<void> {
   }
 }
 
-export function makeJobDir(tmpdir: string, inputExt: string, outputExt: string): JobDir {
+/** `root`: the compilers' --chroot directory, if any; `tmpdir` is inside it. */
+export function makeJobDir(
+  tmpdir: string,
+  inputExt: string,
+  outputExt: string,
+  root?: string,
+): JobDir {
   const path = mkdtempSync(join(tmpdir, 'tsdistccd_'));
   const input = join(path, `input.${inputExt}`);
   const output = join(path, `output.${outputExt}`);
+  const guest = root !== undefined ? path.slice(root.replace(/\/+$/, '').length) : path;
   return Object.freeze({
     path,
+    guest,
+    guestInput: join(guest, `input.${inputExt}`),
+    guestOutput: join(guest, `output.${outputExt}`),
     input,
     output,
     writeInput: async (data: Buffer) => {

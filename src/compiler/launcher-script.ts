@@ -13,10 +13,21 @@
 // to its stderr file and exits 110. SIGCHLD wakes the loop through a
 // self-pipe, so no exit is ever noticed late. EOF on stdin: wait for the
 // running compilers, then exit.
+//
+// Arguments fix what every job gets, so that a launcher left running as root
+// (to enter a chroot) cannot be told to do anything else:
+//   ROOT  ''  or the chroot directory; job directories are paths inside it
+//   UID GID  '' or the account compilers run as (set after chroot)
+//   PERSONALITY  '' or a personality(2) value (8 = PER_LINUX32)
+//   BWRAP  '' or bubblewrap's path: the compiler runs in a sandbox with no
+//          network, ROOT (or /) read-only as /, only its job directory and a
+//          private /tmp writable.
 
 export const LAUNCHER_SCRIPT = String.raw`
 use strict; use warnings; use POSIX ();
 $| = 1;
+my ($root, $uid, $gid, $pers, $bwrap) = map { defined $_ ? $_ : '' } @ARGV[0 .. 4];
+my $SYS_personality = 135;  # x86_64
 my %ids; my $buf = '';
 pipe(my $wake_r, my $wake_w) or die "pipe: $!";
 for ($wake_r, $wake_w) { my $fl = fcntl($_, POSIX::F_GETFL(), 0); fcntl($_, POSIX::F_SETFL(), $fl | POSIX::O_NONBLOCK()); }
@@ -35,9 +46,33 @@ sub start {
   if ($pid == 0) {
     $SIG{CHLD} = 'DEFAULT'; $SIG{PIPE} = 'DEFAULT';
     POSIX::setpgid(0, 0);
-    chdir $dir or POSIX::_exit(110);
-    open(STDIN, '<', '/dev/null'); open(STDOUT, '>', 'stdout'); open(STDERR, '>', 'stderr');
     close($wake_r); close($wake_w);
+    # Only job directories, only inside ROOT: no '..', fixed prefix.
+    if ($dir =~ m{/\.\.(/|$)} || $dir !~ m{/tsdistccd_[A-Za-z0-9]+$}) { print STDERR "bad job directory $dir\n"; POSIX::_exit(110); }
+    my $host = $root ne '' ? "$root$dir" : $dir;
+    if ($root ne '' && $bwrap eq '') {
+      chroot($root) or do { print STDERR "chroot $root: $!\n"; POSIX::_exit(110) };
+      chdir($dir) or POSIX::_exit(110);
+    } else {
+      chdir($host) or POSIX::_exit(110);
+    }
+    open(STDIN, '<', '/dev/null'); open(STDOUT, '>', 'stdout'); open(STDERR, '>', 'stderr');
+    my $fail = sub { print STDERR "failed to exec $argv[0]: $_[0]\n"; POSIX::_exit(110) };
+    if ($uid ne '') { chown($uid, $gid, 'stdout', 'stderr'); }
+    if ($pers ne '' && syscall($SYS_personality, $pers + 0) == -1) { $fail->("personality($pers): $!"); }
+    if ($gid ne '') {
+      $) = "$gid $gid";
+      POSIX::setgid($gid) or $fail->("setgid($gid): $!");
+    }
+    if ($uid ne '') {
+      POSIX::setuid($uid) or $fail->("setuid($uid): $!");
+      ($< == $uid && $> == $uid) or $fail->("still uid $>");
+    }
+    if ($bwrap ne '') {
+      @argv = ($bwrap, '--unshare-net', '--unshare-ipc', '--unshare-uts', '--die-with-parent',
+        '--ro-bind', ($root ne '' ? $root : '/'), '/', '--dev', '/dev', '--proc', '/proc',
+        '--tmpfs', '/tmp', '--bind', $host, $dir, '--chdir', $dir, '--', @argv);
+    }
     { no warnings 'exec'; exec { $argv[0] } @argv; }
     my $err = "$!";
     if ($argv[0] =~ m{/([^/]+)$}) { my $base = $1; no warnings 'exec'; exec { $base } ($base, @argv[1 .. $#argv]); }

@@ -5,8 +5,26 @@
 
 import { execa } from 'execa';
 
-function spawnLauncher(env: NodeJS.ProcessEnv, script: string) {
-  return execa('perl', ['-e', script], {
+/** What every compiler of this launcher gets (see launcher-script.ts). */
+export type Confinement = Readonly<{
+  /** Chroot directory; job directories are then paths inside it. */
+  root?: string;
+  /** Account to switch to after entering the root (the launcher then runs as root). */
+  uid?: number;
+  gid?: number;
+  /** personality(2) value, e.g. 8 for PER_LINUX32. */
+  personality?: number;
+  /** bubblewrap's path: run each compiler in a sandbox. */
+  bwrap?: string;
+}>;
+
+function launcherArgs(c: Confinement): string[] {
+  const s = (v: string | number | undefined) => (v === undefined ? '' : String(v));
+  return [s(c.root), s(c.uid), s(c.gid), s(c.personality), s(c.bwrap)];
+}
+
+function spawnLauncher(env: NodeJS.ProcessEnv, script: string, confinement: Confinement = {}) {
+  return execa('perl', ['-e', script, ...launcherArgs(confinement)], {
     env,
     extendEnv: false,
     stdin: 'pipe',
@@ -34,20 +52,32 @@ export class Launcher {
   readonly #env: NodeJS.ProcessEnv;
   readonly #script: string;
   readonly #onError: (message: string) => void;
+  readonly #confinement: Confinement;
   #child: ReturnType<typeof spawnLauncher> | undefined;
   readonly #pending = new Map<string, Pending>();
   #nextId = 1;
   #lineBuf = '';
 
-  constructor(env: NodeJS.ProcessEnv, script: string, onError: (message: string) => void) {
+  constructor(
+    env: NodeJS.ProcessEnv,
+    script: string,
+    onError: (message: string) => void,
+    confinement: Confinement = {},
+  ) {
     this.#env = env;
     this.#script = script;
     this.#onError = onError;
+    this.#confinement = confinement;
+  }
+
+  /** Whether it must be started before the daemon drops root (to enter a chroot). */
+  get needsRoot(): boolean {
+    return this.#confinement.uid !== undefined;
   }
 
   #ensure() {
     if (this.#child) return this.#child;
-    const child = spawnLauncher(this.#env, this.#script);
+    const child = spawnLauncher(this.#env, this.#script, this.#confinement);
     this.#child = child;
     this.#lineBuf = '';
     child.stdout.setEncoding('utf8');

@@ -11,7 +11,10 @@ import { readSmallOrAsync } from './job-dir.js';
 import type { Launcher } from './launcher.js';
 
 export type RunOptions = Readonly<{
+  /** The job directory as the compiler sees it (inside a chroot). */
   cwd: string;
+  /** The same directory from the daemon's side, where the outputs are read. */
+  hostDir: string;
   env: NodeJS.ProcessEnv;
   /** Aborting kills the compiler's process group; the reason is kept in the result. */
   signal: AbortSignal;
@@ -107,8 +110,8 @@ async function runLaunched(
     const status = await started.status;
     const aborted = opts.signal.aborted ? { aborted: opts.signal.reason as unknown } : {};
     const [stdout, stderr] = await Promise.all([
-      readSmallOrAsync(join(opts.cwd, 'stdout')),
-      readSmallOrAsync(join(opts.cwd, 'stderr')),
+      readSmallOrAsync(join(opts.hostDir, 'stdout')),
+      readSmallOrAsync(join(opts.hostDir, 'stderr')),
     ]);
     if (status === undefined) {
       // Its compiler, in a group of its own, would run on unseen.

@@ -1,7 +1,9 @@
 // From parsed options (and the environment) to one frozen configuration.
 // Every problem is collected and reported together; any problem is exit 101.
 
+import { statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_PORT, DEFAULT_STATS_PORT, type RawDaemonOptions } from '../cli/daemon-options.js';
 import { LEVEL_NAMES_ACCEPTED, parseLevel, type LevelName } from '../logging/levels.js';
@@ -21,6 +23,10 @@ export type DaemonConfig = Readonly<{
   ident: string;
   mode: 'daemon' | 'inetd';
   detach: boolean;
+  /** Root directory of every compiler (--chroot). */
+  chroot?: string;
+  personality: 'native' | 'linux32' | 'linux64';
+  sandbox: 'none' | 'bwrap';
   port: number;
   listen?: string;
   allow: readonly AllowRule[];
@@ -63,6 +69,14 @@ export type ConfigInput = Readonly<{
 }>;
 
 const MAX_SECS = 365 * 24 * 3600;
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
 
 function logRotation(problems: Problems, o: RawDaemonOptions): LogRotation | undefined {
   const spec = lastString(o['log-rotate']);
@@ -158,6 +172,34 @@ export function buildDaemonConfig({
   if (limits.maxBodySize > 0xffffffff)
     problems.push('--max-body-size must be under 4G (the protocol counts in 32 bits)');
 
+  const chroot = lastString(o.chroot);
+  if (chroot !== undefined) {
+    if (!chroot.startsWith('/'))
+      problems.push(`--chroot must be an absolute directory, got \`${chroot}\``);
+    else if (!isDirectory(chroot))
+      problems.push(`--chroot must be an existing directory, got \`${chroot}\``);
+    else if (!isDirectory(join(chroot, 'tmp'))) {
+      problems.push(`--chroot ${chroot} must have a /tmp for job directories, found none`);
+    }
+  }
+  const personality = lastString(o.personality) ?? 'native';
+  if (personality !== 'native' && personality !== 'linux32' && personality !== 'linux64') {
+    problems.push(`--personality must be native, linux32 or linux64, got \`${personality}\``);
+  }
+  const sandbox = lastString(o.sandbox) ?? 'none';
+  if (sandbox !== 'none' && sandbox !== 'bwrap') {
+    problems.push(`--sandbox must be none or bwrap, got \`${sandbox}\``);
+  }
+  if (
+    (chroot !== undefined || personality !== 'native' || sandbox !== 'none') &&
+    o.launcher === false
+  ) {
+    problems.push('--chroot, --personality and --sandbox need the launcher; drop --no-launcher');
+  }
+  if (chroot !== undefined && sandbox === 'none' && process.getuid?.() !== 0) {
+    problems.push(`--chroot ${chroot} needs tsdistccd started as root, or --sandbox bwrap`);
+  }
+  const inRoot = (dir: string) => (chroot !== undefined ? join(chroot, dir) : dir);
   const port = integerOption(problems, 'port', o.port, DEFAULT_PORT, { min: 0, max: 65535 });
   const rotation = logRotation(problems, o);
   const config: DaemonConfig = Object.freeze({
@@ -165,6 +207,9 @@ export function buildDaemonConfig({
     ...(configFile !== undefined ? { configFile } : {}),
     ident: ident ?? 'tsdistccd',
     mode,
+    ...(chroot !== undefined ? { chroot } : {}),
+    personality: personality as DaemonConfig['personality'],
+    sandbox: sandbox as DaemonConfig['sandbox'],
     detach: mode === 'daemon' && o.detach !== false && !o.wizard,
     port,
     ...(o.listen !== undefined ? { listen: lastString(o.listen)! } : {}),
@@ -206,7 +251,8 @@ export function buildDaemonConfig({
       },
     ),
     whitelist: Object.freeze({
-      dirs: Object.freeze([...DEFAULT_WHITELIST_DIRS, ...(o['whitelist-dir'] ?? [])]),
+      // With --chroot the whitelist is the root's: that is where compilers run.
+      dirs: Object.freeze([...DEFAULT_WHITELIST_DIRS, ...(o['whitelist-dir'] ?? [])].map(inRoot)),
       names: new Set<string>(),
       insecure: o['enable-tcp-insecure'] === true,
       ...(o.sysroot !== undefined ? { sysroot: lastString(o.sysroot)! } : {}),
@@ -214,7 +260,8 @@ export function buildDaemonConfig({
     whitelistPath: o['whitelist-path'] === true,
     limits,
     ioTimeout,
-    tmpdir: env.TMPDIR || tmpdir(),
+    // Job directories live where compilers can see them: the root's /tmp.
+    tmpdir: chroot !== undefined ? join(chroot, 'tmp') : env.TMPDIR || tmpdir(),
   });
   if (problems.length > 0 && sourceOf) {
     for (let i = 0; i < problems.length; i++) {

@@ -5,7 +5,9 @@
 import type { Server } from 'node:net';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import type { Logger } from '../logging/logger.js';
-import { Launcher } from '../compiler/launcher.js';
+import { Launcher, type Confinement } from '../compiler/launcher.js';
+import { ConfigError } from '../errors.js';
+import type { Account } from '../system/privileges.js';
 import { LAUNCHER_SCRIPT } from '../compiler/launcher-script.js';
 import { findOnPath } from '../compiler/environment.js';
 import { JobQueue } from './job-queue.js';
@@ -24,16 +26,53 @@ export type Daemon = Readonly<{
   stopNow: () => void;
 }>;
 
+const PERSONALITY = { native: undefined, linux32: 0x0008, linux64: 0x0000 } as const;
+
+/** What the launcher fixes for every compiler: root, account, personality, sandbox. */
+export function confinementFor(
+  config: DaemonConfig,
+  account: Account | undefined,
+  hostPath: string,
+): Confinement {
+  const bwrap = config.sandbox === 'bwrap' ? findOnPath('bwrap', hostPath) : undefined;
+  if (config.sandbox === 'bwrap' && bwrap === undefined) {
+    throw new ConfigError('--sandbox bwrap: no bwrap on PATH (install bubblewrap)');
+  }
+  const personality = PERSONALITY[config.personality];
+  // chroot(2) needs root: the launcher then stays root and switches to the
+  // account in each compiler after entering the root. bubblewrap needs none.
+  const switchUser = config.chroot !== undefined && bwrap === undefined && account !== undefined;
+  return {
+    ...(config.chroot !== undefined ? { root: config.chroot } : {}),
+    ...(switchUser ? { uid: account.uid, gid: account.gid } : {}),
+    ...(personality !== undefined ? { personality } : {}),
+    ...(bwrap !== undefined ? { bwrap } : {}),
+  };
+}
+
 export function makeContext(
   config: DaemonConfig,
   logger: Logger,
   compilerEnv: NodeJS.ProcessEnv,
-  useLauncher = false,
+  launch?: { account?: Account; hostPath: string },
 ): ServerContext {
   let launcher: Launcher | undefined;
-  if (useLauncher && config.launcher) {
-    if (findOnPath('perl', compilerEnv.PATH ?? '')) {
-      launcher = new Launcher(compilerEnv, LAUNCHER_SCRIPT, (m) => logger.error(m));
+  if (launch && config.launcher) {
+    if (findOnPath('perl', launch.hostPath)) {
+      launcher = new Launcher(
+        compilerEnv,
+        LAUNCHER_SCRIPT,
+        (m) => logger.error(m),
+        confinementFor(config, launch.account, launch.hostPath),
+      );
+    } else if (
+      config.chroot !== undefined ||
+      config.sandbox !== 'none' ||
+      config.personality !== 'native'
+    ) {
+      throw new ConfigError(
+        '--chroot, --personality and --sandbox need perl on PATH (for the launcher)',
+      );
     } else {
       logger.warning('no perl on PATH: compilers are forked by the daemon itself (slower per job)');
     }

@@ -73,7 +73,12 @@ export async function runJob(
   ctx.stats.sample(ctx.queue.running);
   let dir;
   try {
-    dir = makeJobDir(config.tmpdir, preprocessedExtension(input), scan.assemblyOutput ? 's' : 'o');
+    dir = makeJobDir(
+      config.tmpdir,
+      preprocessedExtension(input),
+      scan.assemblyOutput ? 's' : 'o',
+      config.chroot,
+    );
   } catch (err) {
     release();
     throw err;
@@ -86,11 +91,12 @@ export async function runJob(
   const tDir = performance.now();
   try {
     await dir.writeInput(source);
-    const argv = rewriteArgs(request.args, scan, dir.input, dir.output);
+    const argv = rewriteArgs(request.args, scan, dir.guestInput, dir.guestOutput);
     const tRun = performance.now();
     const signal = AbortSignal.any([disconnect, lifetime.signal]);
     const run = await runCompiler(argv, {
-      cwd: dir.path,
+      cwd: dir.guest,
+      hostDir: dir.path,
       env: ctx.compilerEnv,
       signal,
       maxOutput: config.limits.maxBodySize,
