@@ -20,8 +20,8 @@
 //   UID GID  '' or the account compilers run as (set after chroot)
 //   PERSONALITY  '' or a personality(2) value (8 = PER_LINUX32)
 //   BWRAP  '' or bubblewrap's path: the compiler runs in a sandbox with no
-//          network, ROOT (or /) read-only as /, only its job directory and a
-//          private /tmp writable.
+//          network, ROOT (or /) read-only as /, only its job directory
+//          writable (and TMPDIR, for the compiler's own temporary files).
 
 export const LAUNCHER_SCRIPT = String.raw`
 use strict; use warnings; use POSIX ();
@@ -71,7 +71,7 @@ sub start {
     if ($bwrap ne '') {
       @argv = ($bwrap, '--unshare-net', '--unshare-ipc', '--unshare-uts', '--die-with-parent',
         '--ro-bind', ($root ne '' ? $root : '/'), '/', '--dev', '/dev', '--proc', '/proc',
-        '--tmpfs', '/tmp', '--bind', $host, $dir, '--chdir', $dir, '--', @argv);
+        '--bind', $host, $dir, '--chdir', $dir, '--setenv', 'TMPDIR', $dir, '--', @argv);
     }
     { no warnings 'exec'; exec { $argv[0] } @argv; }
     my $err = "$!";
