@@ -171,7 +171,8 @@ export function defineDaemonOptions<T>(y: Argv<T>) {
     })
     .option('log-file', {
       type: 'string',
-      describe: 'append log lines to FILE (reopened on SIGHUP)',
+      describe:
+        'append log lines to FILE (reopened on SIGHUP); without it and --log-stderr, lines go to syslog',
       group: 'Logging:',
     })
     .option('log-level', {
