@@ -1,0 +1,37 @@
+// The man page documents every option --help shows and every exit code.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { ExitCode } from '../src/errors.js';
+import { DAEMON_BIN, ROOT } from './helpers/paths.js';
+
+const page = readFileSync(`${ROOT}man/tsdistccd.8`, 'utf8').replace(/\\-/g, '-');
+
+test('tsdistccd.8 names every option of tsdistccd --help', () => {
+  const help = execFileSync(process.execPath, [DAEMON_BIN, '--help'], { encoding: 'utf8' });
+  const options = [...new Set(help.match(/--[a-z][a-z-]+/g) ?? [])];
+  assert.ok(options.length > 40, `too few options found in --help: ${options.length}`);
+  const missing = options.filter((o) => !page.includes(o) && !page.includes(`--no-${o.slice(2)}`));
+  assert.deepEqual(missing, []);
+});
+
+test('tsdistccd.8 lists every exit code', () => {
+  for (const code of Object.values(ExitCode)) {
+    assert.match(page, new RegExp(`^\\.B ${code}$`, 'm'), `exit code ${code}`);
+  }
+});
+
+test('tsdistccd.8 is valid roff (man renders it without warnings)', () => {
+  const r = spawnSync('man', ['--warnings', '-l', `${ROOT}man/tsdistccd.8`], {
+    encoding: 'utf8',
+    env: { ...process.env, MANWIDTH: '80', MAN_KEEP_FORMATTING: '0' },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, '', 'groff warnings');
+  // Overstrike bold (X\bX) and underline (_\bX) to plain text.
+  const text = r.stdout.replace(new RegExp('.' + String.fromCharCode(8), 'g'), '');
+  assert.match(text, /tsdistccd\s+-\s+distcc\s+compile\s+server/);
+  assert.match(text, /EXIT STATUS/);
+});
