@@ -2,7 +2,6 @@
 // slot, job directory, compiler, reply. A refusal has no reply: the
 // connection is closed and the client compiles locally (distcc src/serve.c).
 
-import { basename } from 'node:path';
 import { preprocessedExtension, rewriteArgs, scanArgs } from '../compiler/args.js';
 import { makeJobDir } from '../compiler/job-dir.js';
 import { runCompiler } from '../compiler/run.js';
@@ -174,8 +173,4 @@ export async function runJob(
     // for the reply, not for our cleanup. Shutdown waits for these.
     if (process.env.DISTCC_SAVE_TEMPS !== '1') ctx.cleanups.track(dir.remove());
   }
-}
-
-export function inputName(outcome: JobOutcome): string {
-  return outcome.input ? basename(outcome.input) : '';
 }
