@@ -99,6 +99,11 @@ export function defineDaemonOptions<T>(y: Argv<T>) {
       describe: 'most compilers running at once (default: CPUs + 2)',
       group: 'Server:',
     })
+    .option('max-connections', {
+      type: 'string',
+      describe: 'most client connections open at once; more are refused (default 1024)',
+      group: 'Server:',
+    })
     .option('queue-limit', {
       type: 'string',
       describe: 'most jobs waiting for a slot; more are refused (default: 4 x jobs)',
@@ -260,6 +265,7 @@ export type RawDaemonOptions = Partial<{
   listen: string;
   jobs: string;
   'queue-limit': string;
+  'max-connections': string;
   nice: string;
   launcher: boolean;
   user: string;

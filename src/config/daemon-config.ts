@@ -32,6 +32,8 @@ export type DaemonConfig = Readonly<{
   allow: readonly AllowRule[];
   jobs: number;
   queueLimit: number;
+  /** Most client connections open at once. */
+  maxConnections: number;
   nice: number;
   /** Fork compilers through the resident launcher (compiler/launcher.ts). */
   launcher: boolean;
@@ -215,6 +217,10 @@ export function buildDaemonConfig({
     ...(o.listen !== undefined ? { listen: lastString(o.listen)! } : {}),
     allow: Object.freeze(allow),
     jobs,
+    maxConnections: integerOption(problems, 'max-connections', o['max-connections'], 1024, {
+      min: 1,
+      max: 1_000_000,
+    }),
     queueLimit: integerOption(problems, 'queue-limit', o['queue-limit'], jobs * 4, {
       min: 0,
       max: 1_000_000,

@@ -45,6 +45,7 @@ export async function startListener(ctx: ServerContext, fd?: number): Promise<Li
   const { logger, stats } = ctx;
   const active = new Set<Promise<void>>();
   const sockets = new Set<Socket>();
+  let lastCapWarning = 0;
   const server = createServer({ noDelay: true, pauseOnConnect: false }, (socket) => {
     const peer = { address: socket.remoteAddress, port: socket.remotePort };
     const who = `${peer.address ?? '?'}:${peer.port ?? 0}`;
@@ -52,6 +53,21 @@ export async function startListener(ctx: ServerContext, fd?: number): Promise<Li
     if (!isAllowed(ctx.config.allow, peer.address)) {
       logger.warning(`client: ${who} denied by access list`);
       stats.count('OTHER');
+      socket.destroy();
+      return;
+    }
+    // Every open connection holds a request buffer: bound them, so idle or
+    // trickling clients can't take the daemon's memory (they also time out
+    // after DISTCC_IO_TIMEOUT).
+    if (sockets.size >= ctx.config.maxConnections) {
+      const now = Date.now();
+      if (now - lastCapWarning > 10_000) {
+        lastCapWarning = now;
+        logger.warning(
+          `client: ${who} refused: ${sockets.size} connections open, the --max-connections limit`,
+        );
+      }
+      stats.count('REJ_OVERLOAD');
       socket.destroy();
       return;
     }

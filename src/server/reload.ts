@@ -11,6 +11,7 @@ const LIVE = [
   'logLevel',
   'jobs',
   'queueLimit',
+  'maxConnections',
   'jobLifetime',
   'limits',
   'ioTimeout',

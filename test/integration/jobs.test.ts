@@ -261,3 +261,56 @@ test('if the launcher dies, its job fails (exit 110) and the next job gets a new
     await ts.stop();
   }
 });
+
+test('hundreds of idle connections do not keep a real client from being served; past --max-connections they are refused; idle ones time out', async () => {
+  const ts = await startTsdistccd(['--allow', '127.0.0.1', '--max-connections', '300'], {
+    DISTCC_IO_TIMEOUT: '2',
+  });
+  const idle: ReturnType<typeof connect>[] = [];
+  try {
+    for (let i = 0; i < 299; i++) {
+      const s = connect(ts.port, '127.0.0.1');
+      s.on('error', () => {});
+      if (i % 2 === 0) s.write('DIST0000'); // half trickle a partial header
+      idle.push(s);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    const served = parseReply(
+      (
+        await exchange(
+          ts.port,
+          request(1, ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'], source),
+        )
+      ).reply,
+    );
+    assert.equal(served.status, 0);
+    assert.ok(Date.now() - started < 1500, 'the real client waited behind idle ones');
+    // The 300 slots are full again once one more idles: the next is refused.
+    const extra = connect(ts.port, '127.0.0.1');
+    extra.on('error', () => {});
+    idle.push(extra);
+    await new Promise((r) => setTimeout(r, 200));
+    const refused = await exchange(
+      ts.port,
+      request(1, ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'], source),
+    );
+    assert.equal(refused.reply.length, 0);
+    await ts.waitForLog(/refused: 300 connections open, the --max-connections limit/);
+    // After DISTCC_IO_TIMEOUT the idle ones are closed, and clients are served again.
+    await ts.waitForLog(/timed out after 2s waiting for the request/, 8000);
+    await new Promise((r) => setTimeout(r, 500));
+    const again = parseReply(
+      (
+        await exchange(
+          ts.port,
+          request(1, ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'], source),
+        )
+      ).reply,
+    );
+    assert.equal(again.status, 0);
+  } finally {
+    for (const s of idle) s.destroy();
+    await ts.stop();
+  }
+});
