@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { exchange, runDistcc } from '../helpers/client.js';
 import { openTempDir, startTsdistccd } from '../helpers/daemon.js';
 import { ROOT } from '../helpers/paths.js';
 import { parseReply, request } from '../helpers/wire.js';
+import { until } from '../helpers/wait.js';
 
 const WHITELIST = ['--whitelist-dir', `${ROOT}test/fixtures/whitelist`];
 const source = Buffer.from('# 1 "x.c"\nint answer(void) { return 42; }\n');
@@ -314,3 +315,67 @@ test('hundreds of idle connections do not keep a real client from being served; 
     await ts.stop();
   }
 });
+
+test('a compiler killed by a signal is answered with that wait status, and the slot is freed', async () => {
+  const ts = await startTsdistccd(['--allow', '127.0.0.1', '--jobs', '1', ...WHITELIST]);
+  try {
+    const crashed = parseReply(
+      (await exchange(ts.port, request(1, ['crash-cc', '-c', 'x.c', '-o', 'x.o'], source))).reply,
+    );
+    assert.equal(crashed.status & 0x7f, 11, `status ${crashed.status.toString(16)}`);
+    assert.equal(crashed.object.length, 0);
+    await ts.waitForLog(/COMPILE_ERROR exit:0 sig:11 .* crash-cc x\.c/);
+    const next = parseReply(
+      (
+        await exchange(
+          ts.port,
+          request(1, ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'], source),
+        )
+      ).reply,
+    );
+    assert.equal(next.status, 0);
+  } finally {
+    await ts.stop();
+  }
+});
+
+test(
+  'a full TMPDIR fails that job with a clear log line, leaves nothing behind, and the daemon carries on',
+  { skip: !isRoot && 'mounting a tmpfs needs root' },
+  async () => {
+    const dir = openTempDir('tsdistcc-full-');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=1777', 'tmpfs', dir]);
+    try {
+      // Fill it, leaving less than the source needs.
+      writeFileSync(join(dir, 'filler'), Buffer.alloc(60 * 1024));
+      const ts = await startTsdistccd(['--allow', '127.0.0.1'], { TMPDIR: dir });
+      try {
+        const big = Buffer.from(`# 1 "x.c"\n${'int x;\n'.repeat(3000)}`);
+        const { reply, closedBy } = await exchange(
+          ts.port,
+          request(1, ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'], big),
+        );
+        assert.equal(reply.length, 0, 'no reply: the client compiles locally');
+        assert.notEqual(closedBy, 'timeout');
+        await ts.waitForLog(/job failed inside tsdistccd: .*ENOSPC/);
+        await until('no job directory left', () =>
+          readdirSync(dir).every((n) => !n.startsWith('tsdistccd_')),
+        );
+        rmSync(join(dir, 'filler'));
+        const ok = parseReply(
+          (
+            await exchange(
+              ts.port,
+              request(1, ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'], source),
+            )
+          ).reply,
+        );
+        assert.equal(ok.status, 0);
+      } finally {
+        await ts.stop();
+      }
+    } finally {
+      execFileSync('umount', [dir]);
+    }
+  },
+);
