@@ -3,6 +3,7 @@
 import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { freshDistccDir } from './daemon.js';
+import { parseReply, request, type ParsedReply } from './wire.js';
 
 export type ClientRun = { code: number; stdout: string; stderr: string };
 
@@ -67,4 +68,14 @@ export function exchange(
       resolve({ reply: Buffer.concat(chunks), closedBy: 'server' });
     });
   });
+}
+
+/** One raw request; the parsed reply (throws if the server closed without one). */
+export async function compileRaw(
+  port: number,
+  argv: string[],
+  body: Buffer,
+  version = 1,
+): Promise<ParsedReply> {
+  return parseReply((await exchange(port, request(version, argv, body))).reply);
 }

@@ -9,11 +9,11 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exchange, runDistcc } from '../helpers/client.js';
+import { compileRaw, exchange, runDistcc } from '../helpers/client.js';
 import { openTempDir, startTsdistccd } from '../helpers/daemon.js';
 import { ROOT } from '../helpers/paths.js';
 import { parseReply, request } from '../helpers/wire.js';
-import { until } from '../helpers/wait.js';
+import { alive, until } from '../helpers/wait.js';
 
 const WHITELIST = ['--whitelist-dir', `${ROOT}test/fixtures/whitelist`];
 const source = Buffer.from('# 1 "x.c"\nint answer(void) { return 42; }\n');
@@ -49,9 +49,7 @@ test(
   async () => {
     const ts = await startTsdistccd(['--allow', '127.0.0.1', '--user', 'nobody', ...WHITELIST]);
     try {
-      const r = parseReply(
-        (await exchange(ts.port, request(1, ['probe-cc', '-c', 'x.c', '-o', 'x.o'], source))).reply,
-      );
+      const r = await compileRaw(ts.port, ['probe-cc', '-c', 'x.c', '-o', 'x.o'], source);
       const nobody = execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim();
       assert.match(r.stderr.toString(), new RegExp(`probe: uid=${nobody} `));
       assert.match(ts.log(), /user nobody/);
@@ -188,14 +186,10 @@ test('--no-launcher (the daemon forks compilers itself) compiles, reports exec f
     HANG_PIDFILE: pidFile,
   });
   try {
-    const ok = parseReply(
-      (await exchange(ts.port, request(1, ['probe-cc', '-c', 'x.c', '-o', 'x.o'], source))).reply,
-    );
+    const ok = await compileRaw(ts.port, ['probe-cc', '-c', 'x.c', '-o', 'x.o'], source);
     assert.equal(ok.status, 0, ok.stderr.toString());
     assert.match(ok.stderr.toString(), /stdin=\/dev\/null/);
-    const ghost = parseReply(
-      (await exchange(ts.port, request(1, ['ghost-cc', '-c', 'x.c', '-o', 'x.o'], source))).reply,
-    );
+    const ghost = await compileRaw(ts.port, ['ghost-cc', '-c', 'x.c', '-o', 'x.o'], source);
     assert.equal(ghost.status, 110 << 8);
     assert.match(ghost.stderr.toString(), /failed to exec ghost-cc: No such file or directory/);
     const socket = connect(ts.port, '127.0.0.1');
@@ -206,15 +200,7 @@ test('--no-launcher (the daemon forks compilers itself) compiles, reports exec f
     const pid = Number(readFileSync(pidFile, 'utf8'));
     socket.destroy();
     await ts.waitForLog(/CLI_DISCONN/);
-    for (let i = 0; i < 100; i++) {
-      try {
-        process.kill(pid, 0);
-      } catch {
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.throws(() => process.kill(pid, 0), 'the compiler outlived its client');
+    await until('the compiler outlived its client', () => !alive(pid));
   } finally {
     await ts.stop();
   }
@@ -240,22 +226,11 @@ test('if the launcher dies, its job fails (exit 110) and the next job gets a new
     assert.match(r.stderr.toString(), /failed to exec hang-cc: the launcher process died/);
     await ts.waitForLog(/launcher exited/);
     const orphan = Number(readFileSync(pidFile, 'utf8'));
-    for (let i = 0; i < 100; i++) {
-      try {
-        process.kill(orphan, 0);
-      } catch {
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.throws(() => process.kill(orphan, 0), 'the compiler of the lost job was left running');
-    const next = parseReply(
-      (
-        await exchange(
-          ts.port,
-          request(1, ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'], source),
-        )
-      ).reply,
+    await until('the compiler of the lost job was left running', () => !alive(orphan));
+    const next = await compileRaw(
+      ts.port,
+      ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'],
+      source,
     );
     assert.equal(next.status, 0);
   } finally {
@@ -277,13 +252,10 @@ test('hundreds of idle connections do not keep a real client from being served; 
     }
     await new Promise((r) => setTimeout(r, 300));
     const started = Date.now();
-    const served = parseReply(
-      (
-        await exchange(
-          ts.port,
-          request(1, ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'], source),
-        )
-      ).reply,
+    const served = await compileRaw(
+      ts.port,
+      ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'],
+      source,
     );
     assert.equal(served.status, 0);
     assert.ok(Date.now() - started < 1500, 'the real client waited behind idle ones');
@@ -301,13 +273,10 @@ test('hundreds of idle connections do not keep a real client from being served; 
     // After DISTCC_IO_TIMEOUT the idle ones are closed, and clients are served again.
     await ts.waitForLog(/timed out after 2s waiting for the request/, 8000);
     await new Promise((r) => setTimeout(r, 500));
-    const again = parseReply(
-      (
-        await exchange(
-          ts.port,
-          request(1, ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'], source),
-        )
-      ).reply,
+    const again = await compileRaw(
+      ts.port,
+      ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'],
+      source,
     );
     assert.equal(again.status, 0);
   } finally {
@@ -319,19 +288,14 @@ test('hundreds of idle connections do not keep a real client from being served; 
 test('a compiler killed by a signal is answered with that wait status, and the slot is freed', async () => {
   const ts = await startTsdistccd(['--allow', '127.0.0.1', '--jobs', '1', ...WHITELIST]);
   try {
-    const crashed = parseReply(
-      (await exchange(ts.port, request(1, ['crash-cc', '-c', 'x.c', '-o', 'x.o'], source))).reply,
-    );
+    const crashed = await compileRaw(ts.port, ['crash-cc', '-c', 'x.c', '-o', 'x.o'], source);
     assert.equal(crashed.status & 0x7f, 11, `status ${crashed.status.toString(16)}`);
     assert.equal(crashed.object.length, 0);
     await ts.waitForLog(/COMPILE_ERROR exit:0 sig:11 .* crash-cc x\.c/);
-    const next = parseReply(
-      (
-        await exchange(
-          ts.port,
-          request(1, ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'], source),
-        )
-      ).reply,
+    const next = await compileRaw(
+      ts.port,
+      ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'],
+      source,
     );
     assert.equal(next.status, 0);
   } finally {
@@ -362,13 +326,10 @@ test(
           readdirSync(dir).every((n) => !n.startsWith('tsdistccd_')),
         );
         rmSync(join(dir, 'filler'));
-        const ok = parseReply(
-          (
-            await exchange(
-              ts.port,
-              request(1, ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'], source),
-            )
-          ).reply,
+        const ok = await compileRaw(
+          ts.port,
+          ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'],
+          source,
         );
         assert.equal(ok.status, 0);
       } finally {
