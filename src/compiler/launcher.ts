@@ -3,7 +3,7 @@
 // execa after privileges are dropped; if it dies, the jobs it held fail as
 // "could not start" and the next job starts a new one.
 
-import { execa } from 'execa';
+import { spawnPerl } from './perl.js';
 
 /** What every compiler of this launcher gets (see launcher-script.ts). */
 export type Confinement = Readonly<{
@@ -24,16 +24,7 @@ function launcherArgs(c: Confinement): string[] {
 }
 
 function spawnLauncher(env: NodeJS.ProcessEnv, script: string, confinement: Confinement = {}) {
-  return execa('perl', ['-e', script, ...launcherArgs(confinement)], {
-    env,
-    extendEnv: false,
-    stdin: 'pipe',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    buffer: false,
-    reject: false,
-    cleanup: true,
-  });
+  return spawnPerl(script, launcherArgs(confinement), env);
 }
 
 export type Started = Readonly<{

@@ -4,7 +4,7 @@
 // neither it nor its pipes keep the event loop alive; close() flushes what
 // was sent so far (ends the helper's stdin and waits for it to exit).
 
-import { execa } from 'execa';
+import { spawnPerl } from '../compiler/perl.js';
 import { DATAGRAM_SCRIPT } from './datagram-script.js';
 
 /** Bytes waiting in the pipe to the helper beyond which new records are dropped. */
@@ -13,18 +13,9 @@ const MAX_PENDING_BYTES = 4 << 20;
 const RESTART_DELAY_MS = 5000;
 
 function spawnHelper() {
-  return execa('perl', ['-e', DATAGRAM_SCRIPT], {
-    // A small, fixed environment: no PERL5OPT/PERL5LIB surprises, no locale
-    // warnings, English error texts.
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' },
-    extendEnv: false,
-    stdin: 'pipe',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    buffer: false,
-    reject: false,
-    cleanup: true,
-  });
+  // A small, fixed environment: no PERL5OPT/PERL5LIB surprises, no locale
+  // warnings, English error texts.
+  return spawnPerl(DATAGRAM_SCRIPT, [], { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' });
 }
 
 type Helper = { proc: ReturnType<typeof spawnHelper>; closing: boolean };
