@@ -83,13 +83,6 @@ export class ProtocolError extends TsdistccError {
   }
 }
 
-/** The stream ended before a complete message. */
-export class TruncatedError extends TsdistccError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, ExitCode.TRUNCATED, options);
-  }
-}
-
 /** Privileges could not be dropped to the configured user. */
 export class SetuidError extends TsdistccError {
   constructor(message: string, options?: ErrorOptions) {

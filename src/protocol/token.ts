@@ -21,8 +21,6 @@ export const Token = {
   LINK: 'LINK',
 } as const;
 
-export type TokenName = (typeof Token)[keyof typeof Token];
-
 export function encodeToken(name: string, value: number): Buffer {
   if (name.length !== 4) throw new RangeError(`token name must be 4 characters, got \`${name}\``);
   if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {

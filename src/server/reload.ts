@@ -37,28 +37,32 @@ const RESTART = [
   'tmpdir',
   'whitelistPath',
   'lifetime',
+  // The launcher fixed these when it started (compiler/launcher.ts).
+  'chroot',
+  'personality',
+  'sandbox',
 ] as const satisfies readonly (keyof DaemonConfig)[];
 
+const sets = (_k: string, v: unknown) => (v instanceof Set ? [...(v as Set<unknown>)] : v);
+
 function same(a: unknown, b: unknown): boolean {
-  return (
-    JSON.stringify(a, (_k, v: unknown) => (v instanceof Set ? [...(v as Set<unknown>)] : v)) ===
-    JSON.stringify(b, (_k, v: unknown) => (v instanceof Set ? [...(v as Set<unknown>)] : v))
-  );
+  return JSON.stringify(a, sets) === JSON.stringify(b, sets);
 }
 
 export type ReloadReport = { changed: string[]; needRestart: string[] };
 
-export function applyReload(ctx: ServerContext, next: DaemonConfig): ReloadReport {
+export function applyReload(ctx: ServerContext, reread: DaemonConfig): ReloadReport {
   const old = ctx.config;
+  // The compilers found on PATH at start stay: PATH is not re-read.
+  const next: DaemonConfig = {
+    ...reread,
+    whitelist: Object.freeze({ ...reread.whitelist, names: old.whitelist.names }),
+  };
   const changed = LIVE.filter((k) => !same(old[k], next[k]));
   const needRestart = RESTART.filter((k) => !same(old[k], next[k]));
-  // Keep what cannot change live, and the compilers found on PATH at start.
+  // Keep what cannot change live.
   const kept = Object.fromEntries(RESTART.map((k) => [k, old[k]]));
-  ctx.config = Object.freeze({
-    ...next,
-    ...kept,
-    whitelist: Object.freeze({ ...next.whitelist, names: old.whitelist.names }),
-  });
+  ctx.config = Object.freeze({ ...next, ...kept });
   if (changed.includes('logLevel')) ctx.logger.setLevel(next.logLevel);
   if (changed.includes('jobs') || changed.includes('queueLimit')) {
     ctx.queue.resize(next.jobs, next.queueLimit);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { exchange } from '../helpers/client.js';
+import { compileRaw, exchange } from '../helpers/client.js';
 import { startTsdistccd } from '../helpers/daemon.js';
 import { DAEMON_BIN, FIXTURE_BIN, ROOT } from '../helpers/paths.js';
 import { ensureRoot, ROOT_DIR } from '../helpers/root.js';
@@ -50,9 +50,7 @@ test('--chroot --personality linux32 --user nobody: the compiler runs inside the
     'nobody',
   ]);
   try {
-    const r = parseReply(
-      (await exchange(ts.port, request(1, ['probe-cc', '-c', 'x.c', '-o', 'x.o'], source))).reply,
-    );
+    const r = await compileRaw(ts.port, ['probe-cc', '-c', 'x.c', '-o', 'x.o'], source);
     assert.equal(r.status, 0, r.stderr.toString());
     const p = probe(r.stderr);
     assert.equal(p.uid, execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
@@ -128,9 +126,7 @@ test('--sandbox bwrap: no network, / read-only, only the job directory writable 
     ...(isRoot ? ['--user', 'nobody'] : []),
   ]);
   try {
-    const r = parseReply(
-      (await exchange(ts.port, request(1, ['probe-cc', '-c', 'x.c', '-o', 'x.o'], source))).reply,
-    );
+    const r = await compileRaw(ts.port, ['probe-cc', '-c', 'x.c', '-o', 'x.o'], source);
     assert.equal(r.status, 0, r.stderr.toString());
     const p = probe(r.stderr);
     assert.equal(p.ifaces, 'lo,', 'only loopback in the sandbox');
@@ -157,9 +153,7 @@ test('--sandbox bwrap with --chroot: the root read-only as /', async (t) => {
     'nobody',
   ]);
   try {
-    const r = parseReply(
-      (await exchange(ts.port, request(1, ['probe-cc', '-c', 'x.c', '-o', 'x.o'], source))).reply,
-    );
+    const r = await compileRaw(ts.port, ['probe-cc', '-c', 'x.c', '-o', 'x.o'], source);
     assert.equal(r.status, 0, r.stderr.toString());
     const p = probe(r.stderr);
     assert.equal(p.ifaces, 'lo,');

@@ -157,6 +157,13 @@ test("--stats answers with distccd's keys, and counts jobs", async () => {
   }
 });
 
+/** A loopback port some other server holds. */
+async function blockedPort(): Promise<{ port: number; blocker: ReturnType<typeof createServer> }> {
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  return { port: (blocker.address() as { port: number }).port, blocker };
+}
+
 test('exit 101 for a bad option, a bad value, and no --allow', async () => {
   const bogus = await runDaemon(['--no-detach', '--bogus']);
   assert.equal(bogus.code, 101);
@@ -170,9 +177,7 @@ test('exit 101 for a bad option, a bad value, and no --allow', async () => {
 });
 
 test('exit 102 when the port is taken', async () => {
-  const blocker = createServer();
-  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
-  const { port } = blocker.address() as { port: number };
+  const { port, blocker } = await blockedPort();
   try {
     const r = await runDaemon([...localDaemonArgs(String(port)), '--log-stderr']);
     assert.equal(r.code, 102);
@@ -263,9 +268,7 @@ test('without --no-detach the daemon goes to the background after binding', asyn
 
 test('a bind failure of a detaching daemon is reported by the foreground process: exit 102', async () => {
   const dir = openTempDir('tsdistcc-detach-');
-  const blocker = createServer();
-  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
-  const { port } = blocker.address() as { port: number };
+  const { port, blocker } = await blockedPort();
   try {
     const r = await runDaemon([
       '--listen',
