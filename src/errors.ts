@@ -96,3 +96,10 @@ export class CompilerMissingError extends TsdistccError {
     super(message, ExitCode.COMPILER_MISSING, options);
   }
 }
+
+/** A DISTCC_HOSTS word (or hosts file line) distcc would refuse: exit 106. */
+export class BadHostSpecError extends TsdistccError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, ExitCode.BAD_HOSTSPEC, options);
+  }
+}

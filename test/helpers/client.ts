@@ -3,6 +3,7 @@
 import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { freshDistccDir } from './daemon.js';
+import { CLIENT_BIN } from './paths.js';
 import { parseReply, request, type ParsedReply } from './wire.js';
 
 export type ClientRun = { code: number; stdout: string; stderr: string };
@@ -13,15 +14,40 @@ export function runDistcc(
   cwd: string,
   env: NodeJS.ProcessEnv = {},
 ): Promise<ClientRun> {
+  return runClient('distcc', args, hosts, cwd, env);
+}
+
+/** Our client, by its own name (build/src/bin/tsdistcc.js). */
+export function runTsdistcc(
+  args: string[],
+  hosts: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<ClientRun> {
+  return runClient(CLIENT_BIN, args, hosts, cwd, env);
+}
+
+/**
+ * A distcc-like client (Debian's distcc, our tsdistcc, or a masquerade
+ * symlink) with the settings every client test wants: a fresh DISTCC_DIR, no
+ * fallback, no local retry, no backoff; `env` overrides them.
+ */
+export function runClient(
+  command: string,
+  args: string[],
+  hosts: string | undefined,
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<ClientRun> {
   return new Promise((resolve) => {
     execFile(
-      'distcc',
+      command,
       args,
       {
         cwd,
         env: {
           ...process.env,
-          DISTCC_HOSTS: hosts,
+          ...(hosts !== undefined ? { DISTCC_HOSTS: hosts } : {}),
           DISTCC_DIR: freshDistccDir(),
           DISTCC_FALLBACK: '0',
           DISTCC_SKIP_LOCAL_RETRY: '1',

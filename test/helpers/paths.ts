@@ -4,4 +4,5 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const DAEMON_BIN = `${ROOT}build/src/bin/tsdistccd.js`;
+export const CLIENT_BIN = `${ROOT}build/src/bin/tsdistcc.js`;
 export const FIXTURE_BIN = `${ROOT}test/fixtures/bin`;

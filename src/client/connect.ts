@@ -1,0 +1,112 @@
+// Opening a connection to a server (distcc src/clinet.c, src/ssh.c): TCP
+// with distcc's 4 s connect timeout, or `$DISTCC_SSH [-l USER] HOST COMMAND
+// --inetd --enable-tcp-insecure` (default `ssh`, `distccd`) with its stdin
+// and stdout as the stream.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect as tcpConnect, type Socket } from 'node:net';
+import type { Readable, Writable } from 'node:stream';
+import { ExitCode, TsdistccError } from '../errors.js';
+import type { HostDef } from './hosts.js';
+
+export const CONNECT_TIMEOUT_MS = 4000;
+
+export type Connection = {
+  input: Readable;
+  output: Writable;
+  close: () => void;
+  /** Set once the peer ended or failed: where to look for the reason. */
+  describe: string;
+};
+
+export function connectTcp(host: string, port: number): Promise<Connection> {
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return new Promise((resolve, reject) => {
+    const socket: Socket = tcpConnect({ host, port, noDelay: true });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new TsdistccError(`timeout while connecting to ${where}`, ExitCode.TIMEOUT));
+    }, CONNECT_TIMEOUT_MS);
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(
+        new TsdistccError(
+          `nonblocking connect to ${where} failed: ${describeError(err)}`,
+          ExitCode.CONNECT_FAILED,
+          { cause: err },
+        ),
+      );
+    });
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve({ input: socket, output: socket, close: () => socket.destroy(), describe: where });
+    });
+  });
+}
+
+function describeError(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return 'Connection refused';
+    case 'EHOSTUNREACH':
+      return 'No route to host';
+    case 'ENETUNREACH':
+      return 'Network is unreachable';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'Unknown host';
+    default:
+      return err.message;
+  }
+}
+
+/** The ssh command line distcc runs (src/ssh.c dcc_ssh_connect). */
+export function sshCommand(
+  host: Extract<HostDef, { kind: 'ssh' }>,
+  env: NodeJS.ProcessEnv,
+): string[] {
+  const ssh = (env.DISTCC_SSH || 'ssh').split(' ').filter((w) => w !== '');
+  return [
+    ...ssh,
+    ...(host.user ? ['-l', host.user] : []),
+    host.host,
+    host.command ?? 'distccd',
+    '--inetd',
+    '--enable-tcp-insecure',
+  ];
+}
+
+export function connectSsh(
+  host: Extract<HostDef, { kind: 'ssh' }>,
+  env: NodeJS.ProcessEnv,
+): Promise<Connection> {
+  const [command, ...args] = sshCommand(host, env);
+  return new Promise((resolve, reject) => {
+    const child: ChildProcess = spawn(command!, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+    child.once('error', (err) =>
+      reject(
+        new TsdistccError(`failed to run ${command}: ${err.message}`, ExitCode.CONNECT_FAILED, {
+          cause: err,
+        }),
+      ),
+    );
+    child.once('spawn', () =>
+      resolve({
+        input: child.stdout!,
+        output: child.stdin!,
+        close: () => {
+          child.stdin!.destroy();
+          child.stdout!.destroy();
+        },
+        describe: `ssh ${host.host}`,
+      }),
+    );
+  });
+}
+
+export function openConnection(host: HostDef, env: NodeJS.ProcessEnv): Promise<Connection> {
+  if (host.kind === 'tcp') return connectTcp(host.host, host.port);
+  if (host.kind === 'ssh') return connectSsh(host, env);
+  return Promise.reject(new TsdistccError('localhost is not a server', ExitCode.GENERAL));
+}
