@@ -9,6 +9,7 @@ import { readInvocation, safeguardLevel } from './client/invocation.js';
 import { ClientLog } from './client/log.js';
 import { distccDir } from './client/state-dir.js';
 import { VERSION } from './version.js';
+import { thisProcess, type Caller } from './client/caller.js';
 import { unlinkSync } from 'node:fs';
 
 export const CLIENT_USAGE = `Usage:
@@ -56,47 +57,36 @@ Exit codes are distcc's: the compiler's own, 128 + a signal, or 100-120
 (see tsdistcc(1)).
 `;
 
-function showHosts(env: NodeJS.ProcessEnv, log: ClientLog, slotsOnly: boolean): number {
+function showHosts(caller: Caller, log: ClientLog, slotsOnly: boolean): number {
   let found;
   try {
-    found = readHostList(env, distccDir(env));
+    found = readHostList(caller.env, distccDir(caller.env));
   } catch (err) {
+    // distcc prints why and exits 0 here.
     log.error((err as Error).message);
-    return slotsOnly ? 0 : 0;
+    return 0;
   }
   const hosts = found?.list.hosts ?? [];
-  if (slotsOnly) process.stdout.write(`${hosts.reduce((n, h) => n + h.slots, 0)}\n`);
-  else for (const h of hosts) process.stdout.write(`${h.spec}\n`);
+  if (slotsOnly) caller.stdout(`${hosts.reduce((n, h) => n + h.slots, 0)}\n`);
+  else caller.stdout(hosts.map((h) => `${h.spec}\n`).join(''));
   return 0;
 }
 
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const log = new ClientLog(env);
-  const invocation = readInvocation(argv, env);
-  switch (invocation.kind) {
-    case 'usage-error':
-      process.stderr.write(invocation.message);
-      return ExitCode.BAD_ARGUMENTS;
-    case 'option':
-      if (invocation.option === '--help') process.stdout.write(CLIENT_USAGE);
-      else if (invocation.option === '--version') {
-        process.stdout.write(
-          `tsdistcc ${VERSION} ${process.arch}-linux (protocols 1 and 2) (default port 3632)\n`,
-        );
-      } else return showHosts(env, log, invocation.option === '-j');
-      return 0;
-    case 'compile':
-      break;
-  }
-  const level = safeguardLevel(env);
-  if (level - (invocation.pathTweaked ? 1 : 0) > 0 && !invocation.masqueraded) {
-    log.error('tsdistcc seems to have invoked itself recursively!');
-    return ExitCode.RECURSION;
-  }
-  const ctx: BuildContext = { env, log, level, temps: [] };
+export type ClientRun = {
+  /** The exit code, once everything is done. */
+  exitCode: Promise<number>;
+  /** Removes the temp files now (the caller went away or got a signal). */
+  cleanup: () => void;
+};
+
+/** Runs one client command for `caller`; argv[0] is the name it was run as. */
+export function startClient(argv: readonly string[], caller: Caller): ClientRun {
+  const env = caller.env;
+  const log = new ClientLog(env, caller.pid, (line) => caller.stderr(line));
+  const temps: string[] = [];
   const cleanup = () => {
     if (env.DISTCC_SAVE_TEMPS === '1') return;
-    for (const f of ctx.temps.splice(0)) {
+    for (const f of temps.splice(0)) {
       try {
         unlinkSync(f);
       } catch {
@@ -104,20 +94,51 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       }
     }
   };
+  const exitCode = (async () => {
+    const invocation = readInvocation(argv, env, caller.cwd);
+    switch (invocation.kind) {
+      case 'usage-error':
+        caller.stderr(invocation.message);
+        return ExitCode.BAD_ARGUMENTS;
+      case 'option':
+        if (invocation.option === '--help') caller.stdout(CLIENT_USAGE);
+        else if (invocation.option === '--version') {
+          caller.stdout(
+            `tsdistcc ${VERSION} ${process.arch}-linux (protocols 1 and 2) (default port 3632)\n`,
+          );
+        } else return showHosts(caller, log, invocation.option === '-j');
+        return 0;
+      case 'compile':
+        break;
+    }
+    const level = safeguardLevel(env);
+    if (level - (invocation.pathTweaked ? 1 : 0) > 0 && !invocation.masqueraded) {
+      log.error('tsdistcc seems to have invoked itself recursively!');
+      return ExitCode.RECURSION;
+    }
+    const ctx: BuildContext = { caller, log, level, temps };
+    try {
+      return await buildSomewhere(invocation.argv, ctx);
+    } catch (err) {
+      if (err instanceof TsdistccError) {
+        log.error(err.message);
+        return err.exitCode;
+      }
+      throw err;
+    } finally {
+      cleanup();
+    }
+  })();
+  return { exitCode, cleanup };
+}
+
+/** The plain client: this process is the caller. */
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const run = startClient(argv, thisProcess(env));
   const onSignal = (signal: NodeJS.Signals) => {
-    cleanup();
+    run.cleanup();
     process.kill(process.pid, signal);
   };
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(s, onSignal);
-  try {
-    return await buildSomewhere(invocation.argv, ctx);
-  } catch (err) {
-    if (err instanceof TsdistccError) {
-      log.error(err.message);
-      return err.exitCode;
-    }
-    throw err;
-  } finally {
-    cleanup();
-  }
+  return run.exitCode;
 }

@@ -7,10 +7,9 @@
 // with distcc's exit code). A remote compile that fails is retried here
 // unless DISTCC_SKIP_LOCAL_RETRY is set.
 
-import { constants as osConstants } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { unlinkSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { preprocessedExtension, scanArgs } from '../compiler/args.js';
 import { ExitCode, TsdistccError } from '../errors.js';
 import { Phase, type PhaseValue, StateFile } from '../state/binstate.js';
@@ -28,20 +27,18 @@ import { protocolVersion, type HostDef, type HostList } from './hosts.js';
 import type { SlotLock } from './locks.js';
 import type { ClientLog } from './log.js';
 import { compileRemote, type RemoteReply } from './remote.js';
-import { childEnv, exitCodeOf, runHere, runPreprocessor, type ChildResult } from './spawn.js';
+import { childEnv, exitCodeOf, signalName, type Caller, type ChildResult } from './caller.js';
 import { distccDir, subdir } from './state-dir.js';
 import { lockLocal, pauseTime, pickHost, usableHosts } from './where.js';
 
 export type BuildContext = {
-  env: NodeJS.ProcessEnv;
+  caller: Caller;
   log: ClientLog;
   /** _DISTCC_SAFEGUARD of this process. */
   level: number;
   /** Temp files to remove at exit (unless DISTCC_SAVE_TEMPS=1). */
   temps: string[];
 };
-
-const SIGNALS = osConstants.signals as Record<string, number>;
 
 function hostString(host: HostDef | undefined): string {
   return host ? host.spec : 'localhost';
@@ -65,16 +62,13 @@ function critique(
   } else {
     log.info(`${what} ${file} on ${where} completed ok`);
   }
-  return exitCodeOf(result, SIGNALS);
+  return exitCodeOf(result);
 }
 
 /** The wait status a server sent, as a child result. */
 function fromWaitStatus(status: number): ChildResult {
   const signal = status & 0x7f;
-  if (signal !== 0) {
-    const name = Object.keys(SIGNALS).find((k) => SIGNALS[k] === signal) as NodeJS.Signals;
-    return { code: 0, signal: name ?? 'SIGKILL' };
-  }
+  if (signal !== 0) return { code: 0, signal: signalName(signal) };
   return { code: (status >> 8) & 0xff, signal: undefined };
 }
 
@@ -91,15 +85,15 @@ class Build {
 
   constructor(ctx: BuildContext) {
     this.#ctx = ctx;
-    this.#pauseMs = pauseTime(ctx.env);
+    this.#pauseMs = pauseTime(ctx.caller.env);
     let dir: string | undefined;
     try {
-      dir = distccDir(ctx.env);
+      dir = distccDir(ctx.caller.env);
       this.#lockDir = subdir(dir, 'lock');
     } catch (err) {
       ctx.log.error((err as Error).message);
     }
-    this.#state = dir ? new StateFile(dir) : undefined;
+    this.#state = dir ? new StateFile(dir, ctx.caller.pid) : undefined;
   }
 
   note(phase: PhaseValue, host: string, slot: number): void {
@@ -127,15 +121,16 @@ class Build {
 
   /** Runs the command here (distcc dcc_compile_local). */
   async runLocal(argv: readonly string[], slot: number): Promise<number> {
-    const { log, env, level } = this.#ctx;
+    const { log, caller, level } = this.#ctx;
     log.info(`exec on localhost: ${argv.join(' ')}`);
     this.note(Phase.COMPILE, 'localhost', slot);
-    const result = await runHere(argv, childEnv(env, level));
+    const result = await caller.run(argv, childEnv(caller.env, level));
     return critique(log, result, 'compile', this.#input, 'localhost');
   }
 
   async build(original: readonly string[]): Promise<number> {
-    const { env, log, level } = this.#ctx;
+    const { log, level } = this.#ctx;
+    const env = this.#ctx.caller.env;
     let argv = expandPreprocessorOptions(original);
     if (level > 0) {
       // Recursive call (a masqueraded compiler found us again): run it, no locks.
@@ -187,7 +182,8 @@ class Build {
     reply?: RemoteReply;
     remoteCode?: number;
   }> {
-    const { env, log } = this.#ctx;
+    const { log, caller } = this.#ctx;
+    const env = caller.env;
     if (!this.#lockDir) return { code: ExitCode.IO_ERROR };
     const dir = this.#lockDir.slice(0, -'/lock'.length);
     let list: HostList | undefined;
@@ -212,7 +208,7 @@ class Build {
     const hosts = list.randomize ? shuffle(list.hosts) : list.hosts;
     const backoffSec = backoffPeriod(env);
     const excluded = new Set<HostDef>();
-    const cppFile = tempName(env, 'distcc', preprocessedExtension(input));
+    const cppFile = resolve(caller.cwd, tempName(env, 'distcc', preprocessedExtension(input)));
     let preprocessed: Promise<boolean> | undefined;
     let last: HostDef | undefined;
 
@@ -245,7 +241,7 @@ class Build {
           log.debug(`running the preprocessor: ${cppArgv.join(' ')}`);
           this.#ctx.temps.push(cppFile);
           this.note(Phase.CPP, 'localhost', cppLock?.slot ?? 0);
-          const started = runPreprocessor(cppArgv, childEnv(env, this.#ctx.level), cppFile);
+          const started = caller.preprocess(cppArgv, childEnv(env, this.#ctx.level), cppFile);
           preprocessed = started.then((r) => {
             cppLock?.release();
             cppLock = undefined;
@@ -257,7 +253,7 @@ class Build {
         const serverArgv = stripLocalArgs(fullArgv);
         log.info(`exec on ${host.spec}: ${serverArgv.join(' ')}`);
         this.note(Phase.CONNECT, displayHost(host), lock.slot);
-        const connection = await openConnection(host, env);
+        const connection = await openConnection(host, env, (d) => caller.stderr(d));
         const reply = await compileRemote({
           connection,
           version: protocolVersion(host),
@@ -278,7 +274,7 @@ class Build {
           return { code, host, remoteCode: code };
         }
         clearBackoff(this.#lockDir, host);
-        return this.#judge(host, reply, output);
+        return this.#judge(host, reply, resolve(caller.cwd, output));
       } catch (err) {
         lock.release();
         cppLock?.release();
@@ -297,21 +293,22 @@ class Build {
     reply: RemoteReply,
     output: string,
   ): { done?: number; code: number; host?: HostDef; reply?: RemoteReply; remoteCode?: number } {
-    const { env, log } = this.#ctx;
+    const { log, caller } = this.#ctx;
+    const env = caller.env;
     const code = critique(log, fromWaitStatus(reply.status), 'compile', this.#input, host.spec);
-    if (reply.stdout.length > 0) process.stdout.write(reply.stdout);
+    if (reply.stdout.length > 0) caller.stdout(reply.stdout);
     if (code === 0) {
       try {
         unlinkSync(output);
       } catch {
         /* not there yet */
       }
-      writeFileSync(output, reply.object, { mode: 0o666 });
-      process.stderr.write(reply.stderr);
+      writeFileSync(output, reply.object, { mode: 0o666 & ~caller.umask });
+      if (reply.stderr.length > 0) caller.stderr(reply.stderr);
       return { done: 0, code: 0 };
     }
     if (code < 128 && env.DISTCC_SKIP_LOCAL_RETRY !== undefined) {
-      process.stderr.write(reply.stderr);
+      if (reply.stderr.length > 0) caller.stderr(reply.stderr);
       return { done: code, code };
     }
     if (code < 128) log.warn(`remote compilation of '${this.#input}' failed, retrying locally`);
@@ -323,10 +320,10 @@ class Build {
     argv: string[],
     attempt: { code: number; host?: HostDef; reply?: RemoteReply; remoteCode?: number },
   ): Promise<number> {
-    const { env, log } = this.#ctx;
-    if (env.DISTCC_FALLBACK === '0') {
+    const { log, caller } = this.#ctx;
+    if (caller.env.DISTCC_FALLBACK === '0') {
       log.error('failed to distribute and fallbacks are disabled');
-      if (attempt.reply) process.stderr.write(attempt.reply.stderr);
+      if (attempt.reply && attempt.reply.stderr.length > 0) caller.stderr(attempt.reply.stderr);
       return attempt.remoteCode ?? attempt.code;
     }
     if (attempt.host) {

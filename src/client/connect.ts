@@ -80,10 +80,13 @@ export function sshCommand(
 export function connectSsh(
   host: Extract<HostDef, { kind: 'ssh' }>,
   env: NodeJS.ProcessEnv,
+  stderr: (data: Buffer) => void,
 ): Promise<Connection> {
   const [command, ...args] = sshCommand(host, env);
   return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(command!, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+    // ssh's own complaints (host keys, passwords) go to the user's stderr.
+    const child: ChildProcess = spawn(command!, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stderr!.on('data', stderr);
     child.once('error', (err) =>
       reject(
         new TsdistccError(`failed to run ${command}: ${err.message}`, ExitCode.CONNECT_FAILED, {
@@ -105,8 +108,12 @@ export function connectSsh(
   });
 }
 
-export function openConnection(host: HostDef, env: NodeJS.ProcessEnv): Promise<Connection> {
+export function openConnection(
+  host: HostDef,
+  env: NodeJS.ProcessEnv,
+  stderr: (data: Buffer) => void,
+): Promise<Connection> {
   if (host.kind === 'tcp') return connectTcp(host.host, host.port);
-  if (host.kind === 'ssh') return connectSsh(host, env);
+  if (host.kind === 'ssh') return connectSsh(host, env, stderr);
   return Promise.reject(new TsdistccError('localhost is not a server', ExitCode.GENERAL));
 }

@@ -36,14 +36,18 @@ function executable(path: string): boolean {
  * `/dir` is looked for on PATH; called as `gcc`, the first PATH entry holding
  * an executable `gcc`.
  */
-export function pathAfterMasquerade(argv0: string, path: string | undefined): string | undefined {
+export function pathAfterMasquerade(
+  argv0: string,
+  path: string | undefined,
+  cwd: string = process.cwd(),
+): string | undefined {
   if (path === undefined) return undefined;
   const name = basename(argv0);
-  const wanted = argv0.includes('/') ? resolve(dirname(argv0)) : undefined;
+  const wanted = argv0.includes('/') ? resolve(cwd, dirname(argv0)) : undefined;
   const parts = path.split(':');
   for (let i = 0; i < parts.length; i++) {
     const dir = parts[i]!;
-    const match = wanted !== undefined ? dir === wanted : executable(`${dir}/${name}`);
+    const match = wanted !== undefined ? dir === wanted : executable(resolve(cwd, dir, name));
     if (!match) continue;
     const rest = parts.slice(i + 1).join(':');
     return rest === '' ? undefined : rest;
@@ -52,11 +56,15 @@ export function pathAfterMasquerade(argv0: string, path: string | undefined): st
 }
 
 /** Reads argv (argv[0] as invoked) and says what to do; may cut env.PATH for masquerade. */
-export function readInvocation(argv: readonly string[], env: NodeJS.ProcessEnv): Invocation {
+export function readInvocation(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string = process.cwd(),
+): Invocation {
   const argv0 = argv[0] ?? 'tsdistcc';
   const name = basename(argv0);
   if (!name.includes('distcc')) {
-    const rest = pathAfterMasquerade(argv0, env.PATH);
+    const rest = pathAfterMasquerade(argv0, env.PATH, cwd);
     if (rest !== undefined) env.PATH = rest;
     return {
       kind: 'compile',

@@ -16,8 +16,16 @@ export class ClientLog {
   readonly #level: Level;
   readonly #file: string | undefined;
 
-  constructor(env: NodeJS.ProcessEnv, name = 'tsdistcc') {
-    this.#prefix = `${name}[${process.pid}] `;
+  readonly #sink: (line: string) => void;
+
+  /** Messages of the process `pid`, written by `sink` (its stderr) unless DISTCC_LOG is set. */
+  constructor(
+    env: NodeJS.ProcessEnv,
+    pid: number = process.pid,
+    sink: (line: string) => void = (line) => process.stderr.write(line),
+  ) {
+    this.#prefix = `tsdistcc[${pid}] `;
+    this.#sink = sink;
     this.#file = env.DISTCC_LOG || undefined;
     const verbose = env.DISTCC_VERBOSE === '1';
     this.#level = verbose ? LogLevel.DEBUG : this.#file ? LogLevel.INFO : LogLevel.WARNING;
@@ -51,6 +59,6 @@ export class ClientLog {
         /* an unwritable log file must not lose the message: stderr below */
       }
     }
-    process.stderr.write(line);
+    this.#sink(line);
   }
 }

@@ -1,0 +1,91 @@
+// The process the user ran, seen from the code that builds: where it is, its
+// umask and environment, its stdout and stderr, and how to run a program as
+// its child. Two kinds: this very process (plain `tsdistcc`), or a launcher
+// talking to the resident agent (agent/session.ts), where the compilers are
+// children of the launcher and the agent only talks.
+//
+// node:child_process is used directly rather than execa: the plain client
+// starts once per source file and importing execa costs more than the rest
+// of the client together. Children get _DISTCC_SAFEGUARD one higher, so a
+// compiler that finds the masquerade directory again runs locally.
+
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+
+export type ChildResult = { code: number; signal: NodeJS.Signals | undefined };
+
+export type Caller = {
+  /** The pid the user sees: state files and messages carry it. */
+  readonly pid: number;
+  readonly cwd: string;
+  readonly umask: number;
+  readonly env: NodeJS.ProcessEnv;
+  stdout(data: Buffer | string): void;
+  stderr(data: Buffer | string): void;
+  /** Runs `argv` with the caller's stdin, stdout and stderr. */
+  run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<ChildResult>;
+  /** Runs the preprocessor: stdin /dev/null, stdout into `outFile` (created). */
+  preprocess(
+    argv: readonly string[],
+    env: NodeJS.ProcessEnv,
+    outFile: string,
+  ): Promise<ChildResult>;
+};
+
+export function childEnv(env: NodeJS.ProcessEnv, level: number): NodeJS.ProcessEnv {
+  return { ...env, _DISTCC_SAFEGUARD: String(level + 1) };
+}
+
+const SIGNALS = osConstants.signals as Record<string, number>;
+
+/** A wait-status-like exit code: the compiler's, or 128 + the signal's number. */
+export function exitCodeOf(result: ChildResult): number {
+  if (result.signal) return 128 + (SIGNALS[result.signal] ?? 0);
+  return result.code;
+}
+
+/** The signal with number `n`, for wait statuses that come over the wire. */
+export function signalName(n: number): NodeJS.Signals {
+  const name = Object.keys(SIGNALS).find((k) => SIGNALS[k] === n);
+  return (name ?? 'SIGKILL') as NodeJS.Signals;
+}
+
+function run(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  stdio: ('inherit' | 'ignore' | number)[],
+): Promise<ChildResult> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { env, stdio });
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      process.stderr.write(
+        `tsdistcc[${process.pid}] ERROR: failed to exec ${argv[0]}: ${err.message}\n`,
+      );
+      resolve({ code: err.code === 'ENOENT' ? 127 : 126, signal: undefined });
+    });
+    child.once('exit', (code, signal) => {
+      resolve({ code: code ?? 0, signal: signal ?? undefined });
+    });
+  });
+}
+
+/** This process as the caller: the plain client. */
+export function thisProcess(env: NodeJS.ProcessEnv): Caller {
+  const umask = process.umask();
+  return {
+    pid: process.pid,
+    cwd: process.cwd(),
+    umask,
+    env,
+    stdout: (data) => process.stdout.write(data),
+    stderr: (data) => process.stderr.write(data),
+    run: (argv, childEnv) => run(argv, childEnv, ['inherit', 'inherit', 'inherit']),
+    preprocess: (argv, childEnv, outFile) => {
+      const fd = openSync(outFile, 'wx', 0o600);
+      const done = run(argv, childEnv, ['ignore', fd, 'inherit']);
+      closeSync(fd);
+      return done;
+    },
+  };
+}
