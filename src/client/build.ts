@@ -256,7 +256,7 @@ class Build {
         const connection = await openConnection(host, env, (d) => caller.stderr(d));
         const reply = await compileRemote({
           connection,
-          version: protocolVersion(host),
+          version: this.#version(host),
           argv: serverArgv,
           preprocessed,
           sourceFile: cppFile,
@@ -287,6 +287,22 @@ class Build {
   }
 
   #cppFailed: number | undefined;
+
+  /**
+   * The protocol for `host`. Pump hosts (`,cpp,lzo`) need the include server;
+   * this client has none yet, so, like distcc without `distcc-pump`, it warns
+   * and preprocesses here (protocol 2).
+   */
+  #version(host: HostDef): number {
+    const version = protocolVersion(host);
+    if (version !== 3) return version;
+    const { log, caller } = this.#ctx;
+    if (!caller.env.INCLUDE_SERVER_PORT) {
+      log.warn(`INCLUDE_SERVER_PORT not set - did you forget to run under 'distcc-pump'?`);
+    }
+    log.warn('failed to get includes from include server, preprocessing locally');
+    return 2;
+  }
 
   #judge(
     host: HostDef,

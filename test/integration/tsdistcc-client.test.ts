@@ -143,6 +143,18 @@ for (const mode of MODES)
       }
     }
 
+    test("a ,cpp,lzo host without an include server: distcc's warnings, protocol 2, right object", async () => {
+      const r = await bothClients(
+        mode,
+        (out) => ['gcc', '-c', 'hello.c', '-o', out],
+        `127.0.0.1:${real.port},cpp,lzo`,
+      );
+      assert.equal(r.theirs.code, 0, r.theirs.stderr);
+      assert.equal(r.ours.code, 0, r.ours.stderr);
+      assert.equal(normalise(r.ours.stderr), normalise(r.theirs.stderr));
+      assert.ok(readFileSync(join(work, r.oursOut)).equals(readFileSync(join(work, r.theirsOut))));
+    });
+
     test('the object gets mode 0666 less the umask, and no output file means x.o', async () => {
       const run = await runOurs(['gcc', '-c', 'hello.c'], `127.0.0.1:${real.port}`, work);
       assert.equal(run.code, 0, run.stderr);
