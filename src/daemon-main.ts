@@ -26,7 +26,7 @@ import { VERSION } from './version.js';
 
 export function versionText(): string {
   return `tsdistccd ${VERSION} ${process.arch}-linux (Node.js ${process.version})
-  (protocols 1 and 2) (default port 3632)
+  (protocols 1, 2 and 3) (default port 3632)
 
 tsdistcc is free software under the GNU General Public License, version 2 or later.
 `;

@@ -10,7 +10,7 @@ export const DEFAULT_STATS_PORT = 3633;
 export function defineDaemonOptions<T>(y: Argv<T>) {
   return y
     .usage(
-      'Usage: tsdistccd [OPTIONS]\n\nA distcc compile server: the stock distcc client (protocols 1 and 2) compiles through it.',
+      'Usage: tsdistccd [OPTIONS]\n\nA distcc compile server: the stock distcc client (protocols 1, 2 and 3/pump) compiles through it.',
     )
     .option('instance', {
       type: 'string',
@@ -229,7 +229,13 @@ export function defineDaemonOptions<T>(y: Argv<T>) {
     })
     .option('max-body-size', {
       type: 'string',
-      describe: 'largest source or object in bytes, K/M/G suffixes (default 512M)',
+      describe:
+        'largest source or object in bytes, K/M/G suffixes (default 512M); for pump requests, all files together',
+      group: 'Limits:',
+    })
+    .option('max-files', {
+      type: 'string',
+      describe: 'most files and links in one pump request (default 20000)',
       group: 'Limits:',
     })
     .epilogue('--version prints the version and exits.')
@@ -288,6 +294,7 @@ export type RawDaemonOptions = Partial<{
   'max-args': string;
   'max-arg-length': string;
   'max-body-size': string;
+  'max-files': string;
   version: boolean;
   help: boolean;
 }>;

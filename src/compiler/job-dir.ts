@@ -33,6 +33,9 @@ export type JobDir = Readonly<{
   /** The preprocessed input, with the extension the compiler needs to see. */
   input: string;
   output: string;
+  /** Where a pump job's compiler writes the .d file, and the same as the compiler sees it. */
+  deps: string;
+  guestDeps: string;
   writeInput: (data: Buffer) => Promise<void>;
   /** The output file, or an empty buffer if the compiler wrote none. */
   readOutput: () => Promise<Buffer>;
@@ -93,6 +96,7 @@ export function makeJobDir(
   const path = mkdtempSync(join(tmpdir, 'tsdistccd_'));
   const input = join(path, `input.${inputExt}`);
   const output = join(path, `output.${outputExt}`);
+  const deps = join(path, 'output.d');
   const guest = root !== undefined ? path.slice(root.replace(/\/+$/, '').length) : path;
   return Object.freeze({
     path,
@@ -101,11 +105,14 @@ export function makeJobDir(
     guestOutput: join(guest, `output.${outputExt}`),
     input,
     output,
+    deps,
+    guestDeps: join(guest, 'output.d'),
     writeInput: async (data: Buffer) => {
       if (data.length <= SYNC_IO_LIMIT) writeFileSync(input, data, { mode: 0o600 });
       else await writeFile(input, data, { mode: 0o600 });
     },
     readOutput: () => readSmallOrAsync(output),
-    remove: () => removeJobDir(path, [input, output, join(path, 'stdout'), join(path, 'stderr')]),
+    remove: () =>
+      removeJobDir(path, [input, output, deps, join(path, 'stdout'), join(path, 'stderr')]),
   });
 }

@@ -4,9 +4,10 @@
 // on the machines we measured (bench/RESULTS.md); a small process forks in a
 // fraction of that, as distccd's small preforked children do.
 //
-// Jobs arrive on stdin as `id\0dir\0argc\0arg0\0...\0`. Each compiler is
-// forked into a process group of its own, in `dir`, with stdin from
-// /dev/null and stdout/stderr to `dir/stdout` and `dir/stderr`. Events go to
+// Jobs arrive on stdin as `id\0dir\0sub\0argc\0arg0\0...\0`. Each compiler is
+// forked into a process group of its own, in `dir` (then `sub` inside it, if
+// not empty: pump jobs run in the client's directory rebuilt there), with
+// stdin from /dev/null and stdout/stderr to `dir/stdout` and `dir/stderr`. Events go to
 // stdout, one line each: `S id pid` (started), `E id status` (raw wait
 // status). As distccd's dcc_execvp: argv[0] with a slash that can't be run is
 // tried by its basename; if nothing runs, the child writes "failed to exec"
@@ -40,7 +41,7 @@ sub reap {
   }
 }
 sub start {
-  my ($id, $dir, @argv) = @_;
+  my ($id, $dir, $sub, @argv) = @_;
   my $pid = fork();
   if (!defined $pid) { print "E $id " . (110 << 8) . "\n"; return; }
   if ($pid == 0) {
@@ -59,6 +60,10 @@ sub start {
     open(STDIN, '<', '/dev/null'); open(STDOUT, '>', 'stdout'); open(STDERR, '>', 'stderr');
     my $fail = sub { print STDERR "failed to exec $argv[0]: $_[0]\n"; POSIX::_exit(110) };
     if ($uid ne '') { chown($uid, $gid, 'stdout', 'stderr'); }
+    if ($sub ne '') {
+      if ($sub =~ m{^/|(^|/)\.\.(/|$)}) { print STDERR "bad job subdirectory $sub\n"; POSIX::_exit(110); }
+      chdir($sub) or do { print STDERR "chdir $sub: $!\n"; POSIX::_exit(110) };
+    }
     if ($pers ne '' && syscall($SYS_personality, $pers + 0) == -1) { $fail->("personality($pers): $!"); }
     if ($gid ne '') {
       $) = "$gid $gid";
@@ -95,12 +100,12 @@ while (!$eof || %ids) {
   if (!$got) { $eof = 1; next; }
   while (1) {
     my @f = split /\0/, $buf, -1;
-    last if @f - 1 < 3;
-    my $argc = $f[2];
-    last if @f - 1 < 3 + $argc;
-    my @job = splice(@f, 0, 3 + $argc);
+    last if @f - 1 < 4;
+    my $argc = $f[3];
+    last if @f - 1 < 4 + $argc;
+    my @job = splice(@f, 0, 4 + $argc);
     $buf = join("\0", @f);
-    start($job[0], $job[1], @job[3 .. $#job]);
+    start($job[0], $job[1], $job[2], @job[4 .. $#job]);
   }
 }
 `;

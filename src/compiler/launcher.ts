@@ -110,8 +110,8 @@ export class Launcher {
     }
   }
 
-  /** Forks argv in dir; stdout and stderr go to dir/stdout and dir/stderr. */
-  start(argv: readonly string[], dir: string): Started {
+  /** Forks argv in dir (then `sub` in it); stdout and stderr go to dir/stdout and dir/stderr. */
+  start(argv: readonly string[], dir: string, sub = ''): Started {
     const child = this.#ensure();
     const id = String(this.#nextId++);
     let onPid!: (pid: number | undefined) => void;
@@ -119,7 +119,7 @@ export class Launcher {
     const pid = new Promise<number | undefined>((r) => (onPid = r));
     const status = new Promise<number | undefined>((r) => (onStatus = r));
     this.#pending.set(id, { onPid, onStatus });
-    child.stdin.write(`${[id, dir, String(argv.length), ...argv].join('\0')}\0`);
+    child.stdin.write(`${[id, dir, sub, String(argv.length), ...argv].join('\0')}\0`);
     return { pid, status };
   }
 

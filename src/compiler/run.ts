@@ -15,6 +15,8 @@ export type RunOptions = Readonly<{
   cwd: string;
   /** The same directory from the daemon's side, where the outputs are read. */
   hostDir: string;
+  /** A directory inside `cwd` to run in instead (pump jobs: the client's directory). */
+  subdir?: string;
   env: NodeJS.ProcessEnv;
   /** Aborting kills the compiler's process group; the reason is kept in the result. */
   signal: AbortSignal;
@@ -52,7 +54,7 @@ function killGroup(pid: number | undefined, sig: NodeJS.Signals): void {
 function startDirect(argv: readonly string[], opts: RunOptions) {
   const [file, ...args] = argv as [string, ...string[]];
   return execa(file, args, {
-    cwd: opts.cwd,
+    cwd: opts.subdir ? join(opts.cwd, opts.subdir) : opts.cwd,
     env: opts.env,
     extendEnv: false,
     stdin: 'ignore',
@@ -101,7 +103,7 @@ async function runLaunched(
   opts: RunOptions,
   launcher: Launcher,
 ): Promise<RunResult> {
-  const started = launcher.start(argv, opts.cwd);
+  const started = launcher.start(argv, opts.cwd, opts.subdir ?? '');
   let pid: number | undefined;
   const abort = watchAbort(opts, () => pid);
   try {

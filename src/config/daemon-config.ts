@@ -170,6 +170,10 @@ export function buildDaemonConfig({
       o['max-body-size'],
       defaultLimits.maxBodySize,
     ),
+    maxFiles: integerOption(problems, 'max-files', o['max-files'], defaultLimits.maxFiles, {
+      min: 1,
+      max: 1_000_000,
+    }),
   });
   if (limits.maxBodySize > 0xffffffff)
     problems.push('--max-body-size must be under 4G (the protocol counts in 32 bits)');

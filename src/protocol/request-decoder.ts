@@ -1,6 +1,7 @@
-// Incremental decoder of a client's request, protocols 1 and 2:
+// Incremental decoder of a client's request, protocols 1, 2 and 3:
 //   DIST ver, ARGC n, n x ARGV len bytes, DOTI len bytes
-// (distcc doc/protocol-1.txt). It keeps the partial tail between chunks, so
+//   DIST 3, CDIR len dir, ARGC n, n x ARGV, NFIL n, n x (NAME len path, FILE len lzo | LINK len target)
+// (distcc doc/protocol-1.txt, doc/protocol-3.txt). It keeps the partial tail between chunks, so
 // any split of the stream decodes the same. No sockets here: push() bytes,
 // get the request once it is complete. A wrong token, a bad number or a claim
 // over a limit throws ProtocolError; the caller closes the connection.
@@ -9,18 +10,41 @@ import { ProtocolError } from '../errors.js';
 import { defaultLimits, type RequestLimits } from './limits.js';
 import { TOKEN_LENGTH, Token, decodeToken } from './token.js';
 
+/** One entry of a pump request: a source or header (LZO-compressed), or a symlink. */
+export type PumpEntry =
+  { name: string; kind: 'file'; body: Buffer } | { name: string; kind: 'link'; target: string };
+
 export type CompileRequest = {
-  /** Protocol version the client asked for: 0 (treated as 1), 1 or 2. */
+  /** Protocol version the client asked for: 0 (treated as 1), 1, 2 or 3. */
   version: number;
   args: string[];
-  /** The DOTI body as sent: LZO-compressed for version 2. */
+  /** The DOTI body as sent: LZO-compressed for version 2. Empty for version 3. */
   body: Buffer;
+  /** Version 3: the client's working directory. */
+  cwd?: string;
+  /** Version 3: the files and links, as sent. */
+  files?: PumpEntry[];
 };
 
-type Phase = 'dist' | 'argc' | 'argv' | 'argv-body' | 'doti' | 'doti-body' | 'done';
+type Phase =
+  | 'dist'
+  | 'cdir'
+  | 'cdir-body'
+  | 'argc'
+  | 'argv'
+  | 'argv-body'
+  | 'doti'
+  | 'doti-body'
+  | 'nfil'
+  | 'name'
+  | 'name-body'
+  | 'entry'
+  | 'file-body'
+  | 'link-body'
+  | 'done';
 
-/** Highest protocol version this decoder takes (3, pump, is not decoded here). */
-export const MAX_PLAIN_VERSION = 2;
+/** Highest protocol version this decoder takes. */
+export const MAX_VERSION = 3;
 
 export class RequestDecoder {
   readonly #limits: RequestLimits;
@@ -32,6 +56,11 @@ export class RequestDecoder {
   #args: string[] = [];
   #bodyLength = 0;
   #request: CompileRequest | undefined;
+  #cwd = '';
+  #nfil = 0;
+  #files: PumpEntry[] = [];
+  #name = '';
+  #fileBytes = 0;
 
   constructor(limits: RequestLimits = defaultLimits) {
     this.#limits = limits;
@@ -101,18 +130,61 @@ export class RequestDecoder {
     return token.value;
   }
 
+  #pathLength(what: string, length: number): number {
+    if (length > this.#limits.maxArgLength) {
+      throw new ProtocolError(
+        `${what} is ${length} bytes, over the limit of ${this.#limits.maxArgLength}`,
+      );
+    }
+    return length;
+  }
+
+  #text(what: string, body: Buffer): string {
+    const text = body.toString('utf8');
+    if (text.includes('\0')) throw new ProtocolError(`${what} contains a NUL byte`);
+    return text;
+  }
+
+  #finish(): void {
+    if (this.#buffered > 0) {
+      throw new ProtocolError(`${this.#buffered} unexpected bytes after the request`);
+    }
+    this.#request = {
+      version: this.#version,
+      args: this.#args,
+      body: Buffer.alloc(0),
+      cwd: this.#cwd,
+      files: this.#files,
+    };
+    this.#phase = 'done';
+  }
+
   #step(): boolean {
     switch (this.#phase) {
       case 'dist': {
         const version = this.#token(Token.DIST);
         if (version === undefined) return false;
         // distcc src/serve.c accepts DIST00000000 and answers it as version 0.
-        if (version > MAX_PLAIN_VERSION) {
+        if (version > MAX_VERSION) {
           throw new ProtocolError(
-            `protocol version ${version} is not served here (versions 0 to ${MAX_PLAIN_VERSION})`,
+            `protocol version ${version} is not served here (versions 0 to ${MAX_VERSION})`,
           );
         }
         this.#version = version;
+        this.#phase = version === 3 ? 'cdir' : 'argc';
+        return true;
+      }
+      case 'cdir': {
+        const length = this.#token(Token.CDIR);
+        if (length === undefined) return false;
+        this.#bodyLength = this.#pathLength('CDIR', length);
+        this.#phase = 'cdir-body';
+        return true;
+      }
+      case 'cdir-body': {
+        const body = this.#take(this.#bodyLength);
+        if (!body) return false;
+        this.#cwd = this.#text('CDIR', body);
         this.#phase = 'argc';
         return true;
       }
@@ -146,7 +218,68 @@ export class RequestDecoder {
           throw new ProtocolError(`ARGV ${this.#args.length} contains a NUL byte`);
         }
         this.#args.push(arg);
-        this.#phase = this.#args.length < this.#argc ? 'argv' : 'doti';
+        if (this.#args.length < this.#argc) this.#phase = 'argv';
+        else this.#phase = this.#version === 3 ? 'nfil' : 'doti';
+        return true;
+      }
+      case 'nfil': {
+        const n = this.#token(Token.NFIL);
+        if (n === undefined) return false;
+        if (n > this.#limits.maxFiles) {
+          throw new ProtocolError(`NFIL ${n} is over the limit of ${this.#limits.maxFiles} files`);
+        }
+        this.#nfil = n;
+        this.#phase = n > 0 ? 'name' : 'done';
+        if (n === 0) this.#finish();
+        return true;
+      }
+      case 'name': {
+        const length = this.#token(Token.NAME);
+        if (length === undefined) return false;
+        this.#bodyLength = this.#pathLength('NAME', length);
+        this.#phase = 'name-body';
+        return true;
+      }
+      case 'name-body': {
+        const body = this.#take(this.#bodyLength);
+        if (!body) return false;
+        this.#name = this.#text('NAME', body);
+        this.#phase = 'entry';
+        return true;
+      }
+      case 'entry': {
+        const head = this.#take(TOKEN_LENGTH);
+        if (!head) return false;
+        const token = decodeToken(head, 0);
+        if (!token || (token.name !== Token.FILE && token.name !== Token.LINK)) {
+          throw new ProtocolError(`expected token FILE or LINK, got ${printable(head)}`);
+        }
+        if (token.name === Token.FILE) {
+          this.#fileBytes += token.value;
+          if (this.#fileBytes > this.#limits.maxBodySize) {
+            throw new ProtocolError(
+              `the files of this request are over the limit of ${this.#limits.maxBodySize} bytes`,
+            );
+          }
+          this.#bodyLength = token.value;
+          this.#phase = 'file-body';
+        } else {
+          this.#bodyLength = this.#pathLength('LINK', token.value);
+          this.#phase = 'link-body';
+        }
+        return true;
+      }
+      case 'file-body':
+      case 'link-body': {
+        const body = this.#take(this.#bodyLength);
+        if (!body) return false;
+        this.#files.push(
+          this.#phase === 'file-body'
+            ? { name: this.#name, kind: 'file', body: Buffer.from(body) }
+            : { name: this.#name, kind: 'link', target: this.#text('LINK', body) },
+        );
+        if (this.#files.length < this.#nfil) this.#phase = 'name';
+        else this.#finish();
         return true;
       }
       case 'doti': {

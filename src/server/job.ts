@@ -3,10 +3,14 @@
 // connection is closed and the client compiles locally (distcc src/serve.c).
 
 import { preprocessedExtension, rewriteArgs, scanArgs } from '../compiler/args.js';
-import { makeJobDir } from '../compiler/job-dir.js';
+import { stripRootFromDebugInfo } from '../compiler/debug-info.js';
+import { makeJobDir, readSmallOrAsync } from '../compiler/job-dir.js';
+import { fixDependencies, rewritePumpArgs, type PumpArgs } from '../compiler/pump-args.js';
+import { buildPumpTree } from '../compiler/pump-tree.js';
 import { runCompiler } from '../compiler/run.js';
 import { checkCompiler, checkOptions } from '../compiler/whitelist.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode, ProtocolError } from '../errors.js';
+import { join } from 'node:path';
 import { decodeBody, encodeBody } from '../protocol/bodies.js';
 import { encodeReply, waitStatus } from '../protocol/reply.js';
 import type { CompileRequest } from '../protocol/request-decoder.js';
@@ -55,11 +59,14 @@ export async function runJob(
   const opts = await checkOptions(request.args, config.whitelist.sysroot);
   if (!opts.ok) return refuse('OTHER', compiler, input, opts.reason);
 
-  let source: Buffer;
-  try {
-    source = await decodeBody(request.version, request.body, config.limits.maxBodySize);
-  } catch (err) {
-    return refuse('REJ_BAD_REQ', compiler, input, `bad DOTI body: ${(err as Error).message}`);
+  const pump = request.version === 3;
+  let source: Buffer = Buffer.alloc(0);
+  if (!pump) {
+    try {
+      source = await decodeBody(request.version, request.body, config.limits.maxBodySize);
+    } catch (err) {
+      return refuse('REJ_BAD_REQ', compiler, input, `bad DOTI body: ${(err as Error).message}`);
+    }
   }
 
   const t0 = performance.now();
@@ -89,8 +96,37 @@ export async function runJob(
       : undefined;
   const tDir = performance.now();
   try {
-    await dir.writeInput(source);
-    const argv = rewriteArgs(request.args, scan, dir.guestInput, dir.guestOutput);
+    let argv: string[];
+    let subdir: string | undefined;
+    let pumped: PumpArgs | undefined;
+    // Pump: the client's tree under R (a directory of the job), the compiler in R + CDIR.
+    const guestRoot = join(dir.guest, 'r');
+    if (pump) {
+      try {
+        const tree = await buildPumpTree(
+          join(dir.path, 'r'),
+          guestRoot,
+          'r',
+          request.cwd ?? '',
+          request.files ?? [],
+          config.limits.maxBodySize,
+        );
+        subdir = tree.subdir;
+      } catch (err) {
+        if (!(err instanceof ProtocolError)) throw err;
+        return refuse(
+          'REJ_BAD_REQ',
+          compiler,
+          input,
+          `pump request refused: ${(err as Error).message}`,
+        );
+      }
+      pumped = rewritePumpArgs(request.args, guestRoot, dir.guestOutput, dir.guestDeps);
+      argv = pumped.argv;
+    } else {
+      await dir.writeInput(source);
+      argv = rewriteArgs(request.args, scan, dir.guestInput, dir.guestOutput);
+    }
     const tRun = performance.now();
     const signal = AbortSignal.any([disconnect, lifetime.signal]);
     const run = await runCompiler(argv, {
@@ -98,6 +134,7 @@ export async function runJob(
       hostDir: dir.path,
       env: ctx.compilerEnv,
       signal,
+      ...(subdir !== undefined ? { subdir } : {}),
       maxOutput: config.limits.maxBodySize,
       ...(ctx.launcher ? { launcher: ctx.launcher } : {}),
     });
@@ -141,6 +178,16 @@ export async function runJob(
     if (status === 0) {
       // A compiler that succeeded without output: an empty object, as distccd sends.
       object = await dir.readOutput();
+      if (pump) object = stripRootFromDebugInfo(object, guestRoot);
+    }
+    let dependencies: Buffer | undefined;
+    if (pumped && status === 0) {
+      const text = (await readSmallOrAsync(dir.deps)).toString('utf8');
+      const target = pumped.target ?? pumped.output ?? scan.output;
+      dependencies = await encodeBody(
+        request.version,
+        Buffer.from(fixDependencies(text, guestRoot, dir.guestOutput, target)),
+      );
     }
     const [serr, sout, doto] = await Promise.all([
       encodeBody(request.version, stderr),
@@ -153,6 +200,7 @@ export async function runJob(
       stderr: serr,
       stdout: sout,
       object: doto,
+      ...(dependencies ? { dependencies } : {}),
     });
     if (ctx.logger.isLevelEnabled('debug')) {
       const ms = (a: number, b: number) => Math.round((b - a) * 10) / 10;

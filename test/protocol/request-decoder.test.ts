@@ -65,7 +65,6 @@ test('hex digits in upper case are accepted, as strtoul does', () => {
 const bad: [string, Buffer, RegExp][] = [
   ['wrong first token', Buffer.from('HELO00000001'), /expected token DIST, got HELO00000001/],
   ['not hex digits', Buffer.from('DIST0000000g'), /not a token/],
-  ['protocol 3 (pump) in the plain decoder', tok('DIST', 3), /protocol version 3/],
   ['version over 3', tok('DIST', 4), /protocol version 4/],
   ['ARGC of zero', Buffer.concat([tok('DIST', 1), tok('ARGC', 0)]), /ARGC must be 1 to/],
   [
@@ -111,14 +110,14 @@ for (const [what, bytes, re] of bad) {
 }
 
 test('limits are configurable', () => {
-  const d = new RequestDecoder({ maxArgs: 2, maxArgLength: 10, maxBodySize: 4 });
+  const d = new RequestDecoder({ maxArgs: 2, maxArgLength: 10, maxBodySize: 4, maxFiles: 2 });
   assert.throws(
     () => d.push(request(1, ['gcc', '-c', 'x.c'], Buffer.from('x'))),
     /ARGC must be 1 to 2, got 3/,
   );
   assert.throws(
     () =>
-      new RequestDecoder({ maxArgs: 9, maxArgLength: 10, maxBodySize: 4 }).push(
+      new RequestDecoder({ maxArgs: 9, maxArgLength: 10, maxBodySize: 4, maxFiles: 2 }).push(
         request(1, ['gcc'], Buffer.from('12345')),
       ),
     /DOTI is 5 bytes, over the limit of 4/,
