@@ -130,6 +130,14 @@ export async function startDaemon(
         });
       });
     }
+    // Jobs cut above end once their compilers are killed (at most the kill
+    // grace): wait for that, bounded, so that their directories go too.
+    if (listener.active.size > 0) {
+      await Promise.race([
+        Promise.allSettled([...listener.active]),
+        new Promise((r) => setTimeout(r, 5000).unref()),
+      ]);
+    }
     await ctx.cleanups.settled();
     ctx.launcher?.close();
   };

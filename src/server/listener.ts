@@ -5,6 +5,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { BindError } from '../errors.js';
 import { isAllowed } from './access.js';
 import { serveConnection } from './connection.js';
+import { connectionsThatFit, openFilesLimit } from '../system/fd-limit.js';
 import type { ServerContext } from './context.js';
 
 export type Listener = Readonly<{
@@ -46,6 +47,13 @@ export async function startListener(ctx: ServerContext, fd?: number): Promise<Li
   const active = new Set<Promise<void>>();
   const sockets = new Set<Socket>();
   let lastCapWarning = 0;
+  const fit = connectionsThatFit(ctx.config.jobs);
+  if (fit !== undefined && fit < ctx.config.maxConnections) {
+    logger.notice(
+      `at most ${fit} connections: the open-files limit is ${openFilesLimit()} ` +
+        `(raise it with ulimit -n or LimitNOFILE= for --max-connections ${ctx.config.maxConnections})`,
+    );
+  }
   const server = createServer({ noDelay: true, pauseOnConnect: false }, (socket) => {
     const peer = { address: socket.remoteAddress, port: socket.remotePort };
     const who = `${peer.address ?? '?'}:${peer.port ?? 0}`;
@@ -59,12 +67,15 @@ export async function startListener(ctx: ServerContext, fd?: number): Promise<Li
     // Every open connection holds a request buffer: bound them, so idle or
     // trickling clients can't take the daemon's memory (they also time out
     // after DISTCC_IO_TIMEOUT).
-    if (sockets.size >= ctx.config.maxConnections) {
+    const cap = Math.min(ctx.config.maxConnections, fit ?? Infinity);
+    if (sockets.size >= cap) {
       const now = Date.now();
       if (now - lastCapWarning > 10_000) {
         lastCapWarning = now;
         logger.warning(
-          `client: ${who} refused: ${sockets.size} connections open, the --max-connections limit`,
+          `client: ${who} refused: ${sockets.size} connections open, the ${
+            cap < ctx.config.maxConnections ? 'open-files' : '--max-connections'
+          } limit`,
         );
       }
       stats.count('REJ_OVERLOAD');
@@ -92,7 +103,22 @@ export async function startListener(ctx: ServerContext, fd?: number): Promise<Li
     });
     active.add(done);
   });
-  server.on('error', (err) => logger.error(`listener error: ${err.message}`));
+  // Out of file descriptors, Node cannot accept: the kernel's queue holds the
+  // clients until it can. Say so once a second, not once per attempt.
+  let lastFdWarning = 0;
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EMFILE' || err.code === 'ENFILE') {
+      const now = Date.now();
+      if (now - lastFdWarning < 1000) return;
+      lastFdWarning = now;
+      logger.error(
+        `out of file descriptors (${err.code}): new connections wait; ` +
+          `raise the limit (ulimit -n, LimitNOFILE=) or lower --max-connections`,
+      );
+      return;
+    }
+    logger.error(`listener error: ${err.message}`);
+  });
   await listen(ctx.config.listen, ctx.config.port, server, 'compile jobs', fd);
   return Object.freeze({
     server,

@@ -77,15 +77,25 @@ function stopper(child: ChildProcess) {
 export async function startTsdistccd(
   args: string[],
   env: NodeJS.ProcessEnv = {},
+  /** A command to run the daemon under, e.g. `['prlimit', '--nofile=64:64', '--']`. */
+  wrapper: string[] = [],
 ): Promise<RunningDaemon> {
-  const child = spawn(
+  const argv = [
     process.execPath,
-    [DAEMON_BIN, '--no-detach', '--log-stderr', '--listen', '127.0.0.1', '--port', '0', ...args],
-    {
-      env: { ...process.env, DISTCCD_PATH: `${FIXTURE_BIN}:/usr/local/bin:/usr/bin:/bin`, ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
+    DAEMON_BIN,
+    '--no-detach',
+    '--log-stderr',
+    '--listen',
+    '127.0.0.1',
+    '--port',
+    '0',
+    ...args,
+  ];
+  const [command, ...rest] = [...wrapper, ...argv];
+  const child = spawn(command!, rest, {
+    env: { ...process.env, DISTCCD_PATH: `${FIXTURE_BIN}:/usr/local/bin:/usr/bin:/bin`, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const w = watch(child);
   const exited = new Promise<never>((_, reject) =>
     child.once('exit', (code) =>
