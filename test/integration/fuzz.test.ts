@@ -170,7 +170,7 @@ test(`${REQUESTS} malformed requests, ${CONCURRENCY} at a time: no crash, bounde
   assert.equal(ts.child.exitCode, null, 'the daemon is still running');
   assert.equal(ts.child.signalCode, null);
   const rssAfter = rssKb(pid);
-  // Figures for a person reading the test output (and test/soak/RESULTS.md).
+  // Figures for a person reading the test output (and bench/RESULTS.md).
   console.log(
     `fuzz: ${REQUESTS} requests (${[...kinds].map(([k, n]) => `${k} ${n}`).join(', ')}); ` +
       `RSS ${rssBefore} kB before, peak ${peakRss} kB, ${rssAfter} kB after; fds ${fdsBefore} before, ${openFds(pid)} after`,
