@@ -8,7 +8,7 @@
 // unless DISTCC_SKIP_LOCAL_RETRY is set.
 
 import { randomBytes } from 'node:crypto';
-import { unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { preprocessedExtension, scanArgs } from '../compiler/args.js';
 import { ExitCode, TsdistccError } from '../errors.js';
@@ -319,7 +319,10 @@ class Build {
       } catch {
         /* not there yet */
       }
-      writeFileSync(output, reply.object, { mode: 0o666 & ~caller.umask });
+      // The caller's umask, not ours: the agent's may differ from its caller's.
+      const mode = 0o666 & ~caller.umask;
+      writeFileSync(output, reply.object, { mode });
+      if (caller.pid !== process.pid) chmodSync(output, mode);
       if (reply.stderr.length > 0) caller.stderr(reply.stderr);
       return { done: 0, code: 0 };
     }

@@ -155,10 +155,25 @@ for (const mode of MODES)
       assert.ok(readFileSync(join(work, r.oursOut)).equals(readFileSync(join(work, r.theirsOut))));
     });
 
-    test('the object gets mode 0666 less the umask, and no output file means x.o', async () => {
+    test("the object gets mode 0666 less the caller's umask; no output file means x.o", async () => {
       const run = await runOurs(['gcc', '-c', 'hello.c'], `127.0.0.1:${real.port}`, work);
       assert.equal(run.code, 0, run.stderr);
       assert.equal(statSync(join(work, 'hello.o')).mode & 0o777, 0o666 & ~process.umask());
+      // A caller with another umask than the one that started the agent.
+      const dir = freshDistccDir();
+      const strict = await runClient(
+        'sh',
+        ['-c', `umask 027; exec ${CLIENT_BIN} gcc -c hello.c -o strict.o`],
+        `127.0.0.1:${real.port}`,
+        work,
+        { ...mode.env, DISTCC_DIR: dir },
+      );
+      assert.equal(strict.code, 0, strict.stderr);
+      assert.equal(statSync(join(work, 'strict.o')).mode & 0o777, 0o640);
+      // And nothing in DISTCC_DIR is writable by others.
+      for (const f of ['lock', ...readdirSync(join(dir, 'lock')).map((n) => `lock/${n}`)]) {
+        assert.equal(statSync(join(dir, f)).mode & 0o002, 0, `${f} is not world-writable`);
+      }
     });
 
     test('compile errors: same exit code and same messages as distcc', async () => {

@@ -91,7 +91,6 @@ export async function runAgent(options: AgentOptions): Promise<void> {
   // One agent per directory: a second one started by a racing launcher leaves.
   const release = await tryLock(lockAddress(`agent:${file}`));
   if (!release) return;
-  process.umask(0);
   const token = randomBytes(24).toString('hex');
   let active = 0;
   let idle: NodeJS.Timeout | undefined;
