@@ -97,6 +97,7 @@ export async function serveConnection(conv: Conversation, ctx: ServerContext): P
   const who = peerName(conv.peer);
   const started = Date.now();
   const startedHr = performance.now();
+  const job = ctx.jobs.open(conv.peer, conv.input);
   try {
     const request = await readRequest(conv, ctx);
     if (!request) {
@@ -115,7 +116,7 @@ export async function serveConnection(conv: Conversation, ctx: ServerContext): P
     let outcome: JobOutcome;
     try {
       const tRead = performance.now();
-      outcome = await runJob(request, ctx, disconnect.signal);
+      outcome = await runJob(request, ctx, disconnect.signal, job);
       if (ctx.logger.isLevelEnabled('debug')) {
         ctx.logger.debug('connection phases', {
           readMs: Math.round((tRead - startedHr) * 10) / 10,
@@ -129,6 +130,7 @@ export async function serveConnection(conv: Conversation, ctx: ServerContext): P
     }
     const msecs = Date.now() - started;
     stats.count(outcome.result);
+    job.finish(msecs, outcome.reply);
     if (!outcome.reply) {
       logger.warning(`client: ${who} refused: ${outcome.reason ?? 'no reason'}`, {
         compiler: outcome.compiler,
@@ -146,6 +148,8 @@ export async function serveConnection(conv: Conversation, ctx: ServerContext): P
     );
     stats.count('OTHER');
     conv.destroy();
+  } finally {
+    job.close();
   }
 }
 

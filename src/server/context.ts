@@ -3,6 +3,7 @@
 import type { DaemonConfig } from '../config/daemon-config.js';
 import type { Logger } from '../logging/logger.js';
 import type { Launcher } from '../compiler/launcher.js';
+import type { JobBoard } from './job-board.js';
 import type { JobQueue } from './job-queue.js';
 import type { Stats } from './stats.js';
 
@@ -12,6 +13,8 @@ export type ServerContext = {
   readonly logger: Logger;
   readonly stats: Stats;
   readonly queue: JobQueue;
+  /** The jobs being served, for the stats port's /jobs, /metrics and /ui. */
+  readonly jobs: JobBoard;
   /** The environment compilers run with (PATH without masquerade dirs). */
   readonly compilerEnv: NodeJS.ProcessEnv;
   /** The resident process that forks compilers, if used. */

@@ -10,6 +10,7 @@ import { ConfigError } from '../errors.js';
 import type { Account } from '../system/privileges.js';
 import { LAUNCHER_SCRIPT } from '../compiler/launcher-script.js';
 import { findOnPath } from '../compiler/environment.js';
+import { JobBoard } from './job-board.js';
 import { JobQueue } from './job-queue.js';
 import { startListener, type Listener } from './listener.js';
 import { Stats } from './stats.js';
@@ -83,6 +84,7 @@ export function makeContext(
     logger,
     stats: new Stats(config.tmpdir),
     queue: new JobQueue(config.jobs, config.queueLimit),
+    jobs: new JobBoard(),
     compilerEnv,
     cleanups: new Cleanups((err) =>
       logger.warning(`cannot remove a job directory: ${err.message}`),

@@ -15,6 +15,7 @@ import { decodeBody, encodeBody } from '../protocol/bodies.js';
 import { encodeReply, waitStatus } from '../protocol/reply.js';
 import type { CompileRequest } from '../protocol/request-decoder.js';
 import type { ServerContext } from './context.js';
+import type { TrackedJob } from './job-board.js';
 import type { JobResultName } from './stats.js';
 
 export type JobOutcome = {
@@ -45,6 +46,8 @@ export async function runJob(
   request: CompileRequest,
   ctx: ServerContext,
   disconnect: AbortSignal,
+  /** Where the stats port shows this job's phase and slot. */
+  job?: TrackedJob,
 ): Promise<JobOutcome> {
   const { config } = ctx;
   const compiler = request.args[0] ?? '';
@@ -70,12 +73,14 @@ export async function runJob(
   }
 
   const t0 = performance.now();
+  job?.queued(compiler, input);
   const release = await ctx.queue.acquire(disconnect);
   if (!release) {
     if (disconnect.aborted)
       return refuse('CLI_DISCONN', compiler, input, 'client left while queued');
     return refuse('REJ_OVERLOAD', compiler, input, `queue full (${config.queueLimit} waiting)`);
   }
+  job?.compiling();
   ctx.stats.sample(ctx.queue.running);
   let dir;
   try {
@@ -216,6 +221,7 @@ export async function runJob(
   } finally {
     clearTimeout(timer);
     release();
+    job?.sending();
     ctx.stats.sample(ctx.queue.running);
     // Removed after the reply is on its way, not before: the client waits
     // for the reply, not for our cleanup. Shutdown waits for these.

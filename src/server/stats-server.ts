@@ -1,13 +1,26 @@
-// distccd's --stats page on its own port: any request gets the text page
-// (distcc src/stats.c). Checked against the same allow list as jobs.
+// The stats port: distccd's --stats page (distcc src/stats.c) at any path,
+// and tsdistccd's /jobs, /metrics, /history and /ui (stats-routes.ts). One
+// request a connection, HTTP/1.0, checked against the same allow list as jobs.
 
 import { createServer, type Server } from 'node:net';
 import { isAllowed } from './access.js';
 import type { ServerContext } from './context.js';
+import { JobHistory } from './job-history.js';
 import { listen } from './listener.js';
+import { answer, headComplete, parseRequestHead } from './stats-routes.js';
+
+/** A request head bigger than this is not waited for: it is answered as it is. */
+const MAX_HEAD = 8192;
+
+/** `GET /x HTTP/1.1`…: worth waiting for the rest. Anything else is answered at once. */
+function startsLikeHttp(head: Buffer): boolean {
+  const line = head.toString('latin1', 0, Math.min(head.length, 256)).split('\n')[0]!;
+  return /^[A-Z]{1,16} /.test(line) && parseRequestHead(head) !== null;
+}
 
 export async function startStatsServer(ctx: ServerContext, fd?: number): Promise<Server> {
-  const { logger, stats, queue } = ctx;
+  const { logger } = ctx;
+  const history = new JobHistory(ctx);
   const server = createServer((socket) => {
     if (!isAllowed(ctx.config.allow, socket.remoteAddress)) {
       logger.warning(`stats: ${socket.remoteAddress ?? '?'} denied by access list`);
@@ -16,15 +29,25 @@ export async function startStatsServer(ctx: ServerContext, fd?: number): Promise
     }
     socket.on('error', () => socket.destroy());
     socket.setTimeout(5000, () => socket.destroy());
-    // Answer after the first bytes of the request (or at once if none come soon).
-    const answer = () => {
+    let head = Buffer.alloc(0);
+    // Answer once the request head is in (or at once if none comes soon, as
+    // before: distccd's clients need not send anything). What the client
+    // sends afterwards is read and dropped, so closing does not reset.
+    const reply = () => {
       clearTimeout(timer);
-      socket.removeAllListeners('data');
-      socket.end(stats.render(queue.running));
+      socket.off('data', onData);
+      socket.on('data', () => {});
+      socket.end(answer(parseRequestHead(head), ctx, history));
     };
-    const timer = setTimeout(answer, 1000);
-    socket.once('data', answer);
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      if (headComplete(head) || head.length >= MAX_HEAD || !startsLikeHttp(head)) reply();
+    };
+    const timer = setTimeout(reply, 1000);
+    socket.on('data', onData);
   });
   await listen(ctx.config.listen, ctx.config.statsPort, server, 'the stats page', fd);
+  history.start();
+  server.once('close', () => history.stop());
   return server;
 }

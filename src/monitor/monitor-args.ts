@@ -1,0 +1,60 @@
+// tsdistccmon's command line, parsed by hand: it is a CLI that should start
+// at once, and without options it must read its one argument exactly as
+// distccmon-text does (so `-1` is a DELAY, not an option).
+
+import { ONCE, parseDelay, type Delay } from './delay.js';
+import { parseServerAddress, type ServerAddress } from './server-address.js';
+
+export type MonitorArgs =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'usage'; problem?: string }
+  | { kind: 'run'; delay: Delay; json: boolean; server?: ServerAddress };
+
+/** distccmon-text's usage text with our name, then what tsdistccmon adds. */
+export function usage(name = 'tsdistccmon'): string {
+  return `usage: ${name} [DELAY]
+
+Displays current compilation jobs in text form.
+
+If delay is specified, repeatedly updates after that many (fractional)
+seconds.  Otherwise, runs just once.
+
+       ${name} --server HOST[:PORT] [--json] [DELAY]
+       ${name} --json [DELAY]
+
+  --server HOST[:PORT]  show the jobs of a tsdistccd from its stats port
+                        (default port 3633), with the totals at the bottom
+  --json                print each update as one line of JSON
+  --help                show this text
+  --version             show the version
+`;
+}
+
+export function parseMonitorArgs(argv: readonly string[]): MonitorArgs {
+  let json = false;
+  let server: ServerAddress | undefined;
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help') return { kind: 'help' };
+    if (arg === '--version') return { kind: 'version' };
+    if (arg === '--json') {
+      json = true;
+    } else if (arg === '--server' || arg.startsWith('--server=')) {
+      const value = arg === '--server' ? argv[++i] : arg.slice('--server='.length);
+      if (value === undefined) return { kind: 'usage', problem: '--server needs HOST[:PORT]' };
+      server = parseServerAddress(value);
+      if (!server) {
+        return { kind: 'usage', problem: `--server wants HOST[:PORT], got \`${value}\`` };
+      }
+    } else {
+      positional.push(arg);
+    }
+  }
+  // distccmon-text: more than one argument, or one strtod cannot read whole, is usage.
+  if (positional.length > 1) return { kind: 'usage' };
+  const delay = positional.length === 0 ? ONCE : parseDelay(positional[0]!);
+  if (!delay) return { kind: 'usage' };
+  return { kind: 'run', delay, json, ...(server ? { server } : {}) };
+}

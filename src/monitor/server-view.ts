@@ -1,0 +1,150 @@
+// The daemon's view: `tsdistccmon --server HOST[:PORT]` asks a tsdistccd's
+// stats port for /jobs and prints one line a job and the totals. A distccd
+// (or an older tsdistccd) answers every path with its <distccstats> page:
+// then only its totals are shown.
+
+import { request } from 'node:http';
+import { ExitCode, TsdistccError } from '../errors.js';
+import type { JobView } from '../server/job-board.js';
+import type { JobsSnapshot } from '../server/jobs-json.js';
+import { formatServerAddress, type ServerAddress } from './server-address.js';
+
+export type ServerReport =
+  { kind: 'jobs'; snapshot: JobsSnapshot } | { kind: 'distccstats'; stats: Record<string, string> };
+
+const TIMEOUT_MS = 5000;
+
+function get(address: ServerAddress, path: string): Promise<{ type: string; body: string }> {
+  const where = formatServerAddress(address);
+  return new Promise((resolve, reject) => {
+    const fail = (why: string, cause?: unknown) =>
+      reject(
+        new TsdistccError(`cannot read ${path} from ${where}: ${why}`, ExitCode.CONNECT_FAILED, {
+          cause,
+        }),
+      );
+    const req = request(
+      { host: address.host, port: address.port, path, timeout: TIMEOUT_MS, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (err) => fail(err.message, err));
+        res.on('end', () => {
+          if (res.statusCode !== 200) return fail(`HTTP ${res.statusCode ?? '?'}`);
+          resolve({
+            type: res.headers['content-type'] ?? '',
+            body: Buffer.concat(chunks).toString('utf8'),
+          });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer in ${TIMEOUT_MS / 1000} s`)));
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      // The stats port closes at once on clients not in its --allow list.
+      const why =
+        err.code === 'ECONNRESET' || err.message === 'socket hang up'
+          ? 'the connection was closed (is this address on its --allow list?)'
+          : (err.code ?? err.message);
+      fail(why, err);
+    });
+    req.end();
+  });
+}
+
+/** distccd's page: `key value` lines between <distccstats> and </distccstats>. */
+export function parseDistccStats(page: string): Record<string, string> | undefined {
+  const inner = page.match(/<distccstats>\n([\s\S]*?)<\/distccstats>/)?.[1];
+  if (inner === undefined) return undefined;
+  const stats: Record<string, string> = {};
+  for (const line of inner.split('\n')) {
+    const space = line.indexOf(' ');
+    if (space > 0) stats[line.slice(0, space)] = line.slice(space + 1);
+  }
+  return stats;
+}
+
+export async function fetchServerReport(address: ServerAddress): Promise<ServerReport> {
+  const { type, body } = await get(address, '/jobs');
+  if (type.startsWith('application/json')) {
+    return { kind: 'jobs', snapshot: JSON.parse(body) as JobsSnapshot };
+  }
+  const stats = parseDistccStats(body);
+  if (stats) return { kind: 'distccstats', stats };
+  throw new TsdistccError(
+    `${formatServerAddress(address)} did not answer as a tsdistccd or distccd stats port`,
+    ExitCode.PROTOCOL_ERROR,
+  );
+}
+
+/** printf `%-W.Ws` / `%W.Ws`, in characters. */
+function field(text: string, width: number, left = true): string {
+  const cut = text.slice(0, width);
+  return left ? cut.padEnd(width) : cut.padStart(width);
+}
+
+function size(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${n.toFixed(1)} ${units[i]}`;
+}
+
+/**
+ * One job, in distccmon-text's shape where it fits: id, phase, input, the
+ * client[slot] (`-` while it holds none), elapsed seconds, compiler.
+ */
+export function formatJobLine(j: JobView): string {
+  const client = j.client ?? 'inetd';
+  return [
+    `${String(j.id).padStart(6)}  `,
+    field(j.phase, 10),
+    '  ',
+    field(j.input ?? '?', 30),
+    ' ',
+    field(client, 24, false),
+    `[${j.slot ?? '-'}]`,
+    ` ${j.elapsed.toFixed(1).padStart(7)}s`,
+    `  ${j.compiler ?? '?'}`,
+  ].join('');
+}
+
+function num(stats: Record<string, string>, key: string): number {
+  return Number(stats[key] ?? 0) || 0;
+}
+
+/** What one refresh prints: a line a job, the totals, an empty line. */
+export function formatServerReport(report: ServerReport, address: ServerAddress): string {
+  if (report.kind === 'distccstats') {
+    const s = report.stats;
+    const failed = num(s, 'dcc_compile_error') + num(s, 'dcc_compile_timeout');
+    const refused =
+      num(s, 'dcc_rej_bad_req') +
+      num(s, 'dcc_rej_overload') +
+      num(s, 'dcc_other') +
+      num(s, 'dcc_cli_disconnect');
+    return (
+      `${formatServerAddress(address)} (distccd: no job list): running ${num(s, 'dcc_current_load')}; ` +
+      `ended: ${num(s, 'dcc_compile_ok')} compiled, ${failed} failed, ${refused} refused or dropped\n\n`
+    );
+  }
+  const d = report.snapshot;
+  const t = d.totals;
+  const failed = t.COMPILE_ERROR + t.COMPILE_TIMEOUT;
+  const refused = t.REJ_BAD_REQ + t.REJ_OVERLOAD + t.OTHER + t.CLI_DISCONN;
+  const lines = d.jobs.map((j) => `${formatJobLine(j)}\n`);
+  lines.push(
+    `running ${d.running} of ${d.server.slots} slots, queued ${d.queued}; ` +
+      `ended: ${t.COMPILE_OK} compiled, ${failed} failed, ${refused} refused or dropped; ` +
+      `in ${size(t.bytesIn)}, out ${size(t.bytesOut)}\n`,
+  );
+  return `${lines.join('')}\n`;
+}
+
+/** One refresh for scripts: /jobs as the daemon gave it, or distccd's keys. */
+export function serverReportJson(report: ServerReport): string {
+  const doc = report.kind === 'jobs' ? report.snapshot : { distccstats: report.stats };
+  return `${JSON.stringify(doc)}\n`;
+}
