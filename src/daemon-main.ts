@@ -1,7 +1,7 @@
 // tsdistccd from options to a served socket; resolves with the exit status.
 
 import { chownSync, existsSync, fstatSync } from 'node:fs';
-import { getPriority, setPriority } from 'node:os';
+import { availableParallelism, getPriority, hostname, setPriority } from 'node:os';
 import { Socket } from 'node:net';
 import type { RawDaemonOptions } from './cli/daemon-options.js';
 import { parseDaemonArgs } from './cli/parse-daemon-args.js';
@@ -220,6 +220,34 @@ async function reload(
   }
 }
 
+/** --zeroconf: advertise with Avahi (dbus-next is loaded only then). */
+async function startZeroconf(
+  ctx: ServerContext,
+  daemon: Daemon,
+  account: ReturnType<typeof accountToRunAs>,
+) {
+  const { advertise } = await import('./zeroconf/publish.js');
+  const { config } = ctx;
+  const bwrap = ctx.launcher && config.sandbox === 'bwrap' ? 'bwrap' : undefined;
+  return advertise(
+    {
+      port: daemon.listener.address().port,
+      jobs: config.jobs,
+      cpus: availableParallelism(),
+      version: VERSION,
+      hostname: hostname(),
+      probe: {
+        env: ctx.compilerEnv,
+        ...(config.chroot !== undefined ? { root: config.chroot } : {}),
+        personality: config.personality,
+        ...(account ? { uid: account.uid, gid: account.gid } : {}),
+        ...(bwrap !== undefined ? { bwrap } : {}),
+      },
+    },
+    ctx.logger,
+  );
+}
+
 async function runDaemon(
   config: DaemonConfig,
   cli: RawDaemonOptions,
@@ -248,6 +276,8 @@ async function runDaemon(
   // A launcher that enters a chroot must keep root; it switches each
   // compiler to the account itself (launcher-script.ts).
   if (ctx.launcher?.needsRoot) ctx.launcher.warm();
+  // Before dropping root: the compiler to describe may be inside --chroot.
+  const zeroconf = config.zeroconf ? await startZeroconf(ctx, daemon, account) : undefined;
   if (account) {
     switchTo(account);
     // The datagram helper (syslog) may have started as root: restart it as
@@ -256,6 +286,7 @@ async function runDaemon(
   }
   // Otherwise started only now, so that it and its compilers run as the user.
   ctx.launcher?.warm();
+  zeroconf?.start();
   const where = daemon.listener.address();
   logger.notice(
     `listening on ${where.address}:${where.port}${passed.jobs !== undefined ? ' (socket from systemd)' : ''}${daemon.statsServer ? `, stats on port ${(daemon.statsServer.address() as { port: number }).port}` : ''}; jobs ${config.jobs}, queue ${config.queueLimit}${account ? `, user ${account.name}` : ''}`,
@@ -286,7 +317,7 @@ async function runDaemon(
       }
       stopping = true;
       notifier.notify({ STOPPING: '1', STATUS: `stopping: ${statusLine(ctx)}` });
-      void daemon.stop(why).then(finish);
+      void Promise.all([daemon.stop(why), zeroconf?.stop()]).then(finish);
     };
     process.on('SIGTERM', () => onStop('SIGTERM'));
     process.on('SIGINT', () => onStop('SIGINT'));

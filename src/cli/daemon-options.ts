@@ -217,6 +217,12 @@ export function defineDaemonOptions<T>(y: Argv<T>) {
       describe: `port of the stats page (default: --port + 1, so ${DEFAULT_STATS_PORT} for port ${DEFAULT_PORT})`,
       group: 'Stats:',
     })
+    .option('zeroconf', {
+      type: 'boolean',
+      describe:
+        'advertise this daemon with Avahi (D-Bus system bus) as _distcc._tcp, with its port, jobs and compiler subtype',
+      group: 'Server:',
+    })
     .option('max-args', {
       type: 'string',
       describe: 'most arguments in one request (default 4096)',
@@ -291,6 +297,7 @@ export type RawDaemonOptions = Partial<{
   verbose: boolean;
   stats: boolean;
   'stats-port': string;
+  zeroconf: boolean;
   'max-args': string;
   'max-arg-length': string;
   'max-body-size': string;

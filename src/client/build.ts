@@ -200,6 +200,11 @@ class Build {
       log.warn(`no hostlist is set; can't distribute work`);
       return { code: ExitCode.NO_HOSTS };
     }
+    if (list.zeroconf) {
+      // Loaded only for +zeroconf: it brings D-Bus when Avahi must be asked.
+      const { withZeroconfHosts } = await import('../zeroconf/browse.js');
+      list = await withZeroconfHosts(list, { env, distccDir: dir, compiler: argv[0] ?? 'cc', log });
+    }
     this.#hostList = list;
     if (list.hosts.length === 0) {
       log.warn(`$DISTCC_HOSTS contained no hosts; can't distribute work`);

@@ -35,6 +35,8 @@ export type HostList = {
   /** `+zeroconf` seen: the caller adds the hosts Avahi finds (and, if there are none and `hosts`
    *  is empty, fails as distcc does). */
   zeroconf: boolean;
+  /** Where `+zeroconf` stood: the index in `hosts` its hosts go in at. */
+  zeroconfAt?: number;
 };
 
 const DEFAULT_PORT = 3632;
@@ -253,6 +255,7 @@ function keyword(word: Word, list: HostList): boolean {
   // Only in builds with Avahi, as Debian's is; the word must be exactly this.
   if (word.spec === '+zeroconf') {
     list.zeroconf = true;
+    list.zeroconfAt ??= list.hosts.length;
     return true;
   }
   return false;

@@ -50,6 +50,8 @@ export type DaemonConfig = Readonly<{
   logFormat: 'text' | 'json';
   stats: boolean;
   statsPort: number;
+  /** Advertise with Avahi (zeroconf/publish.ts). */
+  zeroconf: boolean;
   /** Whitelist settings; `names` is filled at start-up from PATH with --whitelist-path. */
   whitelist: WhitelistOptions;
   whitelistPath: boolean;
@@ -249,6 +251,7 @@ export function buildDaemonConfig({
     logLevel,
     logFormat: logFormatText === 'json' ? 'json' : 'text',
     stats: o.stats === true,
+    zeroconf: o.zeroconf === true,
     // distccd's 3633 for the default port; port + 1 keeps instances apart.
     statsPort: integerOption(
       problems,

@@ -37,6 +37,7 @@ const RESTART = [
   'tmpdir',
   'whitelistPath',
   'lifetime',
+  'zeroconf',
   // The launcher fixed these when it started (compiler/launcher.ts).
   'chroot',
   'personality',

@@ -480,9 +480,12 @@ test('parseHosts: +zeroconf, alone or with hosts', () => {
     localSlots: 4,
     localSlotsCpp: 8,
     zeroconf: true,
+    zeroconfAt: 0,
   });
   const list = parseHosts('a +zeroconf b', 'f');
   assert.equal(list.zeroconf, true);
+  // Its hosts go where the word stood, between a and b (distcc hosts.c).
+  assert.equal(list.zeroconfAt, 1);
   assert.deepEqual(
     list.hosts.map((h) => h.spec),
     ['a', 'b'],
