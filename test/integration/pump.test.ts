@@ -34,7 +34,8 @@ import { pyLzoCompress, pyLzoDecompress } from '../helpers/python-lzo.js';
 import { startRecorder } from '../helpers/recorder.js';
 import { parseReply, pumpRequest } from '../helpers/wire.js';
 
-const PUMP_PY = join(ROOT, '..', 'shared', 'testing', 'pump-py311');
+// A copy of ../shared/testing/pump-py311: Debian 12's include server needs it on Python 3.11.
+const PUMP_PY = join(ROOT, 'test', 'fixtures', 'pump-py311');
 const run = promisify(execFile);
 
 let ts: RunningDaemon;
