@@ -23,7 +23,7 @@ import {
 } from './client-args.js';
 import { openConnection } from './connect.js';
 import { readHostList } from './host-source.js';
-import { protocolVersion, type HostDef, type HostList } from './hosts.js';
+import { displayName, protocolVersion, type HostDef, type HostList } from './hosts.js';
 import type { SlotLock } from './locks.js';
 import type { ClientLog } from './log.js';
 import { compileRemote, type RemoteReply } from './remote.js';
@@ -257,7 +257,7 @@ class Build {
         }
         const serverArgv = stripLocalArgs(fullArgv);
         log.info(`exec on ${host.spec}: ${serverArgv.join(' ')}`);
-        this.note(Phase.CONNECT, displayHost(host), lock.slot);
+        this.note(Phase.CONNECT, displayName(host), lock.slot);
         const connection = await openConnection(host, env, (d) => caller.stderr(d));
         const reply = await compileRemote({
           connection,
@@ -266,7 +266,7 @@ class Build {
           preprocessed,
           sourceFile: cppFile,
           ioTimeoutMs: ioTimeout(env),
-          onPhase: (p) => this.note(PHASES[p], displayHost(host), lock.slot),
+          onPhase: (p) => this.note(PHASES[p], displayName(host), lock.slot),
         });
         lock.release();
         if (!reply) {
@@ -382,9 +382,6 @@ const PHASES = {
   receive: Phase.RECEIVE,
 } as const;
 
-function displayHost(host: HostDef): string {
-  return host.kind === 'local' ? 'localhost' : host.host;
-}
 
 function ioTimeout(env: NodeJS.ProcessEnv): number {
   const text = env.DISTCC_IO_TIMEOUT;

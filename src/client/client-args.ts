@@ -134,7 +134,7 @@ export function gnuHost(arch: string = process.arch): string {
   }
 }
 
-function executable(path: string): boolean {
+export function executable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;
@@ -143,6 +143,10 @@ function executable(path: string): boolean {
   }
 }
 
+/**
+ * Like distcc's dcc_gcc_rewrite_fqn PATH walk: an empty entry ends the
+ * search (compiler/environment.ts findOnPath skips it instead).
+ */
 function findOnPath(name: string, path: string | undefined): string | undefined {
   for (const dir of (path ?? '').split(':')) {
     if (dir === '') return undefined;

@@ -6,9 +6,9 @@
 // next one found, and _DISTCC_SAFEGUARD keeps a compiler that calls back into
 // the masquerade directory from looping.
 
-import { accessSync, constants } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { isSource } from '../compiler/args.js';
+import { executable } from './client-args.js';
 
 export type Invocation =
   | { kind: 'option'; option: '--help' | '--version' | '--show-hosts' | '-j' }
@@ -19,15 +19,6 @@ export type Invocation =
 export function safeguardLevel(env: NodeJS.ProcessEnv): number {
   const level = parseInt(env._DISTCC_SAFEGUARD ?? '', 10);
   return Number.isFinite(level) && level > 0 ? level : 0;
-}
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
