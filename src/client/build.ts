@@ -382,7 +382,6 @@ const PHASES = {
   receive: Phase.RECEIVE,
 } as const;
 
-
 function ioTimeout(env: NodeJS.ProcessEnv): number {
   const text = env.DISTCC_IO_TIMEOUT;
   const sec = text !== undefined && /^\d+$/.test(text.trim()) ? parseInt(text, 10) : 300;
