@@ -7,7 +7,9 @@
 // Jobs arrive on stdin as `id\0dir\0sub\0argc\0arg0\0...\0`. Each compiler is
 // forked into a process group of its own, in `dir` (then `sub` inside it, if
 // not empty: pump jobs run in the client's directory rebuilt there), with
-// stdin from /dev/null and stdout/stderr to `dir/stdout` and `dir/stderr`. Events go to
+// stdin from /dev/null, stdout/stderr to `dir/stdout` and `dir/stderr`, and
+// TMPDIR set to `dir`, so the compiler's own temporary files (gcc's ccXXXX.s)
+// go with the job directory even when it is killed mid-write. Events go to
 // stdout, one line each: `S id pid` (started), `E id status` (raw wait
 // status). As distccd's dcc_execvp: argv[0] with a slash that can't be run is
 // tried by its basename; if nothing runs, the child writes "failed to exec"
@@ -58,6 +60,7 @@ sub start {
       chdir($host) or POSIX::_exit(110);
     }
     open(STDIN, '<', '/dev/null'); open(STDOUT, '>', 'stdout'); open(STDERR, '>', 'stderr');
+    $ENV{TMPDIR} = $dir;
     my $fail = sub { print STDERR "failed to exec $argv[0]: $_[0]\n"; POSIX::_exit(110) };
     if ($uid ne '') { chown($uid, $gid, 'stdout', 'stderr'); }
     if ($sub ne '') {

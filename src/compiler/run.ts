@@ -55,7 +55,8 @@ function startDirect(argv: readonly string[], opts: RunOptions) {
   const [file, ...args] = argv as [string, ...string[]];
   return execa(file, args, {
     cwd: opts.subdir ? join(opts.cwd, opts.subdir) : opts.cwd,
-    env: opts.env,
+    // The compiler's own temporary files go with the job directory.
+    env: { ...opts.env, TMPDIR: opts.cwd },
     extendEnv: false,
     stdin: 'ignore',
     detached: true,

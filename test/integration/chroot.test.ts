@@ -61,6 +61,7 @@ test('--chroot --personality linux32 --user nobody: the compiler runs inside the
       /^\/tmp\/tsdistccd_/,
       'the job directory is seen from inside the root',
     );
+    assert.equal(p.tmpdir, p.cwd, "the compiler's TMPDIR is its job directory");
     assert.equal(p.rootrw, 'no');
     // Same object as the root's own compiler makes of the same input.
     mkdirSync(join(ROOT_DIR, 'tmp', 'probe-local'), { recursive: true });

@@ -19,7 +19,7 @@ const WHITELIST = ['--whitelist-dir', `${ROOT}test/fixtures/whitelist`];
 const source = Buffer.from('# 1 "x.c"\nint answer(void) { return 42; }\n');
 const isRoot = process.getuid?.() === 0;
 
-test('the compiler runs niced by --nice, in its job directory, stdin /dev/null, and (as root) not as root', async () => {
+test('the compiler runs niced by --nice, in its job directory with TMPDIR there too, stdin /dev/null, and (as root) not as root', async () => {
   const tmp = openTempDir('tsdistcc-probe-');
   const ts = await startTsdistccd(['--allow', '127.0.0.1', '--nice', '7', ...WHITELIST], {
     TMPDIR: tmp,
@@ -31,12 +31,17 @@ test('the compiler runs niced by --nice, in its job directory, stdin /dev/null, 
     );
     const r = parseReply(reply);
     assert.equal(r.status, 0, r.stderr.toString());
-    const probe = /probe: uid=(\d+) nice=(\d+) cwd=(\S+) stdin=(\S+)/.exec(r.stderr.toString());
+    const probe = /probe: uid=(\d+) nice=(\d+) cwd=(\S+) tmpdir=(\S+) stdin=(\S+)/.exec(
+      r.stderr.toString(),
+    );
     assert.ok(probe, r.stderr.toString());
+    // gcc's own temporary files (ccXXXX.s) then go with the job directory,
+    // even when the compiler is killed before it can remove them.
+    assert.equal(probe[4], probe[3]);
     const ownNice = Number(execFileSync('nice', { encoding: 'utf8' }));
     assert.equal(Number(probe[2]), Math.min(19, ownNice + 7));
     assert.ok(probe[3]!.startsWith(`${tmp}/tsdistccd_`), probe[3]);
-    assert.equal(probe[4], '/dev/null');
+    assert.equal(probe[5], '/dev/null');
     if (isRoot) assert.notEqual(Number(probe[1]), 0, 'the compiler ran as root');
   } finally {
     await ts.stop();
