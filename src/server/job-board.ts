@@ -60,6 +60,8 @@ export class TrackedJob {
   }
 
   #enter(phase: JobPhaseName): void {
+    const now = performance.now();
+    this.board.metrics.spent(this.#phase, now - this.#phaseStarted);
     this.board.moved(this.#phase, phase);
     if (phase !== JobPhase.COMPILE && this.#slot !== null) {
       this.board.freeSlot(this.#slot);
@@ -67,7 +69,7 @@ export class TrackedJob {
     }
     if (phase === JobPhase.COMPILE && this.#slot === null) this.#slot = this.board.takeSlot();
     this.#phase = phase;
-    this.#phaseStarted = performance.now();
+    this.#phaseStarted = now;
   }
 
   /** The request is read and checked; the job waits for a slot. */
@@ -97,6 +99,7 @@ export class TrackedJob {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.board.metrics.spent(this.#phase, performance.now() - this.#phaseStarted);
     this.board.moved(this.#phase, undefined);
     if (this.#slot !== null) this.board.freeSlot(this.#slot);
     this.#slot = null;

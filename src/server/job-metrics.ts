@@ -35,12 +35,21 @@ export class Histogram {
   }
 }
 
+/** The phases of a job, as job-board.ts names them. */
+export type PhaseName = 'receive' | 'queued' | 'compile' | 'send';
+
 export class JobMetrics {
   readonly duration = new Histogram(DURATION_BUCKETS);
+  /** Seconds all jobs spent in each phase, summed: a benchmark's server-side split. */
+  readonly phaseSeconds: Record<PhaseName, number> = { receive: 0, queued: 0, compile: 0, send: 0 };
   bytesIn = 0;
   bytesOut = 0;
   /** Jobs answered with a reply (compiled, failed, or timed out). */
   answered = 0;
+
+  spent(phase: PhaseName, ms: number): void {
+    this.phaseSeconds[phase] += ms / 1000;
+  }
 
   received(bytes: number): void {
     this.bytesIn += bytes;

@@ -53,6 +53,11 @@ function histogram(h: Histogram): Sample[] {
 /** Every result but TCP_ACCEPT, which counts connections, not outcomes. */
 const RESULTS = Object.values(JobResult).filter((r) => r !== 'TCP_ACCEPT');
 
+function cpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
 export function renderMetrics(ctx: ServerContext): string {
   const { stats, queue, jobs, config } = ctx;
   const m = jobs.metrics;
@@ -83,12 +88,25 @@ export function renderMetrics(ctx: ServerContext): string {
       },
       histogram(m.duration),
     ),
+    family(
+      {
+        name: 'tsdistccd_phase_seconds_total',
+        type: 'counter',
+        help: 'Time jobs spent in each phase (receive, queued, compile, send), summed over jobs.',
+      },
+      Object.entries(m.phaseSeconds).map(([phase, value]) => ({ labels: { phase }, value })),
+    ),
     counter('tsdistccd_received_bytes_total', 'Bytes read from clients.', m.bytesIn),
     counter('tsdistccd_sent_bytes_total', 'Bytes of replies sent to clients.', m.bytesOut),
     gauge(
       'process_resident_memory_bytes',
       'Resident memory of the daemon process.',
       process.memoryUsage.rss(),
+    ),
+    counter(
+      'process_cpu_seconds_total',
+      'CPU time of the daemon process (user and system), not of its compilers.',
+      cpuSeconds(),
     ),
     gauge(
       'process_start_time_seconds',

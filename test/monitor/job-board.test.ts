@@ -119,6 +119,10 @@ test('/metrics is strict Prometheus text and carries every family', () => {
   ctx.stats.count('COMPILE_OK');
   ctx.stats.count('REJ_OVERLOAD');
   const job = ctx.jobs.open({ address: '127.0.0.1', port: 2 });
+  const t0 = performance.now();
+  while (performance.now() - t0 < 5) {
+    /* a job that spends at least 5 ms receiving */
+  }
   job.finish(250, [Buffer.alloc(10)]);
   const text = renderMetrics(ctx);
   const m = parsePrometheus(text);
@@ -138,6 +142,9 @@ test('/metrics is strict Prometheus text and carries every family', () => {
   assert.equal(m.value('tsdistccd_job_duration_seconds_sum'), 0.25);
   assert.equal(m.value('tsdistccd_sent_bytes_total'), 10);
   assert.ok(m.value('process_resident_memory_bytes') > 1e6);
+  assert.ok(m.value('tsdistccd_phase_seconds_total', { phase: 'receive' }) >= 0.005);
+  assert.equal(m.value('tsdistccd_phase_seconds_total', { phase: 'compile' }), 0);
+  assert.ok(m.value('process_cpu_seconds_total') > 0);
   const start = m.value('process_start_time_seconds');
   assert.ok(Math.abs(start - (Date.now() / 1000 - process.uptime())) < 5);
   for (const name of m.types.keys()) assert.ok(m.help.get(name), `HELP for ${name}`);
