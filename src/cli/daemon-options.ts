@@ -115,6 +115,12 @@ export function defineDaemonOptions<T>(y: Argv<T>) {
         'fork compilers from a small resident helper (perl), not from the daemon itself (default on; --no-launcher turns it off)',
       group: 'Server:',
     })
+    .option('pipe', {
+      type: 'boolean',
+      describe:
+        'give gcc and clang compilers -pipe: cc1 and as run side by side, no temporary .s file, the same object (default on; --no-pipe turns it off)',
+      group: 'Server:',
+    })
     .option('nice', {
       alias: 'N',
       type: 'string',
@@ -280,6 +286,7 @@ export type RawDaemonOptions = Partial<{
   'max-connections': string;
   nice: string;
   launcher: boolean;
+  pipe: boolean;
   user: string;
   'pid-file': string;
   'job-lifetime': string;

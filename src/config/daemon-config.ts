@@ -37,6 +37,8 @@ export type DaemonConfig = Readonly<{
   nice: number;
   /** Fork compilers through the resident launcher (compiler/launcher.ts). */
   launcher: boolean;
+  /** Add -pipe to gcc and clang command lines (compiler/pipe.ts). */
+  pipe: boolean;
   user?: string;
   pidFile?: string;
   jobLifetime: number;
@@ -233,6 +235,7 @@ export function buildDaemonConfig({
     }),
     nice: integerOption(problems, 'nice', o.nice, 5, { min: -20, max: 39 }),
     launcher: o.launcher !== false,
+    pipe: o.pipe !== false,
     ...(o.user !== undefined ? { user: lastString(o.user)! } : {}),
     ...(o['pid-file'] !== undefined ? { pidFile: lastString(o['pid-file'])! } : {}),
     jobLifetime: integerOption(problems, 'job-lifetime', o['job-lifetime'], 0, {

@@ -7,6 +7,7 @@ import { stripRootFromDebugInfo } from '../compiler/debug-info.js';
 import { makeJobDir, readSmallOrAsync } from '../compiler/job-dir.js';
 import { fixDependencies, rewritePumpArgs, type PumpArgs } from '../compiler/pump-args.js';
 import { buildPumpTree } from '../compiler/pump-tree.js';
+import { withPipe } from '../compiler/pipe.js';
 import { runCompiler } from '../compiler/run.js';
 import { checkCompiler, checkOptions } from '../compiler/whitelist.js';
 import { ExitCode, ProtocolError } from '../errors.js';
@@ -101,7 +102,7 @@ export async function runJob(
       : undefined;
   const tDir = performance.now();
   try {
-    let argv: string[];
+    let argv: readonly string[];
     let subdir: string | undefined;
     let pumped: PumpArgs | undefined;
     // Pump: the client's tree under R (a directory of the job), the compiler in R + CDIR.
@@ -132,6 +133,7 @@ export async function runJob(
       await dir.writeInput(source);
       argv = rewriteArgs(request.args, scan, dir.guestInput, dir.guestOutput);
     }
+    if (config.pipe) argv = withPipe(argv);
     const tRun = performance.now();
     const signal = AbortSignal.any([disconnect, lifetime.signal]);
     const run = await runCompiler(argv, {
@@ -224,7 +226,11 @@ export async function runJob(
     job?.sending();
     ctx.stats.sample(ctx.queue.running);
     // Removed after the reply is on its way, not before: the client waits
-    // for the reply, not for our cleanup. Shutdown waits for these.
-    if (process.env.DISTCC_SAVE_TEMPS !== '1') ctx.cleanups.track(dir.remove());
+    // for the reply, not for our cleanup. The connection writes the reply
+    // in the microtasks that follow this return; setImmediate runs after
+    // them. Shutdown waits for these.
+    if (process.env.DISTCC_SAVE_TEMPS !== '1') {
+      ctx.cleanups.track(new Promise<void>((r) => setImmediate(r)).then(dir.remove));
+    }
   }
 }

@@ -345,3 +345,31 @@ test(
     }
   },
 );
+
+test('gcc gets -pipe (same object as a local gcc), not with --no-pipe, not with -save-temps', async () => {
+  const tmp = openTempDir('tsdistcc-pipe-');
+  const on = await startTsdistccd(['--allow', '127.0.0.1', ...WHITELIST], { TMPDIR: tmp });
+  const off = await startTsdistccd(['--allow', '127.0.0.1', '--no-pipe', ...WHITELIST]);
+  try {
+    // No -g: the debug info would name the job directory as the compile's.
+    const argv = ['argv-gcc', '-O2', '-c', 'x.c', '-o', 'x.o'];
+    const piped = await compileRaw(on.port, argv, source);
+    assert.equal(piped.status, 0, piped.stderr.toString());
+    assert.match(piped.stderr.toString(), /^argv: -pipe -O2 -c /m);
+    writeFileSync(join(tmp, 'x.i'), source);
+    execFileSync('gcc', ['-O2', '-c', 'x.i', '-o', 'local.o'], { cwd: tmp });
+    assert.ok(piped.object.equals(readFileSync(join(tmp, 'local.o'))), 'same object as local gcc');
+
+    const plain = await compileRaw(off.port, argv, source);
+    assert.match(plain.stderr.toString(), /^argv: -O2 -c /m);
+    assert.ok(plain.object.equals(piped.object));
+
+    const saved = await compileRaw(on.port, ['argv-gcc', '-save-temps', '-c', 'x.c'], source);
+    assert.equal(saved.status, 0, saved.stderr.toString());
+    assert.match(saved.stderr.toString(), /^argv: -save-temps -c /m);
+    assert.doesNotMatch(saved.stderr.toString(), /ignored/);
+  } finally {
+    await on.stop();
+    await off.stop();
+  }
+});
