@@ -33,27 +33,18 @@
 # build/ taken at the start, so a rebuild in the tree meanwhile does not change it.
 set -euo pipefail
 
-WORK=${1:-/tmp/tsdistcc-linux-bench}
+REPO=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+# shellcheck source=lib/linux-tree.sh
+source "$REPO/bench/lib/linux-tree.sh"
+
+WORKARG=${1:-/tmp/tsdistcc-linux-bench}
 shift || true
 JOBS=("$@")
 ((${#JOBS[@]})) || JOBS=(4)
 RUNS=${RUNS:-2}
 LOCAL_J=${LOCAL_J:-2}
 PORT=${PORT:-36320}
-
-REPO=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
-SRC=$WORK/linux-source-6.1
-STAMP=$SRC/.bench-prepared
-read -r -a DIRS <<<"${BENCH_DIRS:-lib/ mm/ kernel/}"
-FIND_DIRS=("${DIRS[@]%/}")
-
-log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-mkdir -p "$WORK"
-WORK=$(cd "$WORK" && pwd)
-SRC=$WORK/linux-source-6.1
-STAMP=$SRC/.bench-prepared
+tree_init "$WORKARG"
 
 command -v distcc >/dev/null || die "no distcc client (apt-get install distcc)"
 command -v distccd >/dev/null || die "no distccd (apt-get install distccd)"
@@ -61,64 +52,14 @@ command -v gcc >/dev/null || die "no gcc"
 command -v node >/dev/null || die "no node"
 
 # ---------------------------------------------------------------- prepare (once)
-clean_objs() {
-  (cd "$SRC" && find "${FIND_DIRS[@]}" \( -name '*.o' -o -name '*.a' -o -name '*.ko' -o -name '*.mod' \) -delete)
-}
-
-if [[ ! -e $STAMP ]]; then
-  missing=()
-  for p in flex bison libelf-dev bc libssl-dev; do
-    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-  done
-  if ((${#missing[@]})); then
-    log "installing ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" >"$WORK/apt-install.log" 2>&1 ||
-      die "apt-get install ${missing[*]} failed, see $WORK/apt-install.log"
-  fi
-  if [[ ! -d $SRC ]]; then
-    deb=$(ls "$WORK"/linux-source-6.1_*_all.deb 2>/dev/null | tail -1 || true)
-    if [[ -z $deb ]]; then
-      log "downloading linux-source-6.1"
-      (cd "$WORK" && apt-get download linux-source-6.1) >&2 || die "apt-get download linux-source-6.1 failed"
-      deb=$(ls "$WORK"/linux-source-6.1_*_all.deb | tail -1)
-    fi
-    log "extracting $(basename "$deb")"
-    rm -rf "$WORK/deb"
-    dpkg-deb -x "$deb" "$WORK/deb"
-    tar -C "$WORK" -xf "$WORK"/deb/usr/src/linux-source-6.1.tar.xz
-    rm -rf "$WORK/deb"
-    [[ -d $SRC ]] || die "the tarball did not give $SRC"
-  fi
-  log "configuring (defconfig, WERROR off, prepare)"
-  (
-    cd "$SRC"
-    make defconfig
-    scripts/config --disable WERROR
-    make olddefconfig
-    make -j"$(nproc)" prepare
-  ) >"$WORK/prepare.log" 2>&1 || die "kernel configure/prepare failed, see $WORK/prepare.log"
-  # The first build of the dirs also generates files; do it once here, untimed.
-  log "warm-up local build of ${DIRS[*]} (untimed)"
-  (cd "$SRC" && make -j"$(nproc)" CC=gcc "${DIRS[@]}") >"$WORK/warmup.log" 2>&1 ||
-    die "warm-up build failed, see $WORK/warmup.log"
-  date -u +%FT%TZ >"$STAMP"
-  log "prepared tree: $SRC"
-else
-  log "reusing prepared tree $SRC (prepared $(cat "$STAMP"))"
-fi
+prepare_tree
 [[ ${PREPARE_ONLY:-0} == 1 ]] && exit 0
 
 # ---------------------------------------------------------------- tsdistcc snapshot
-if [[ ! -e $REPO/build/src/bin/tsdistcc-agent.js ]]; then
-  log "building tsdistcc (npm run build)"
-  (cd "$REPO" && npm run build) >&2
-fi
 RUNDIR=$WORK/runs/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$RUNDIR"
 SNAP=$RUNDIR/tsdistcc
-mkdir -p "$SNAP"
-cp -a "$REPO/bin" "$REPO/build" "$REPO/package.json" "$SNAP/"
-ln -s "$REPO/node_modules" "$SNAP/node_modules"
+snapshot_tsdistcc "$SNAP"
 TSD_REV=$(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
 TSD_DIRTY=$(cd "$REPO" && git status --porcelain -- src 2>/dev/null | wc -l)
 
@@ -231,7 +172,7 @@ run_one() { # $1 client (local|distcc|tsdistcc), $2 -j, $3 run number
   after=$(grep -c COMPILE_OK "$SERVER_LOG" || true)
   jobs=$((after - before))
   secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", (b - a) / 1e9}')
-  objs=$(cd "$SRC" && find "${FIND_DIRS[@]}" -name '*.o' | wc -l)
+  objs=$(count_objs)
   local dsum dn
   read -r dsum dn < <(awk '{ if ($2 > s) s = $2; if ($3 > n) n = $3 } END {print s + 0, n + 0}' "$samples")
   if [[ $agentpeak == 0 && -s $samples ]]; then
@@ -240,9 +181,7 @@ run_one() { # $1 client (local|distcc|tsdistcc), $2 -j, $3 run number
   echo "$client $j $secs $objs $jobs $load1 $agentpeak $dsum $dn $makecpu $agentcpu $servercpu" >>"$RESULTS"
   log "run $name: ${secs} s, $objs objects, $jobs server jobs, agent peak ${agentpeak} kB, distccd max sum ${dsum} kB over $dn procs, CPU s make tree $makecpu agent $agentcpu distccd $servercpu"
   # Keep the latest objects of each client for the comparison.
-  rm -rf "$RUNDIR/objs-$client"
-  mkdir -p "$RUNDIR/objs-$client"
-  (cd "$SRC" && find "${FIND_DIRS[@]}" -name '*.o' -print0 | xargs -0 cp --parents -t "$RUNDIR/objs-$client")
+  save_objs "$RUNDIR/objs-$client"
 }
 
 UPTIME_BEFORE=$(uptime)
@@ -258,20 +197,11 @@ done
 UPTIME_AFTER=$(uptime)
 
 # ---------------------------------------------------------------- compare objects
-compare() { # $1 $2 object dirs -> "identical total differing-list"
-  local a=$1 b=$2 f same=0 total=0 diff=()
-  while IFS= read -r -d '' f; do
-    total=$((total + 1))
-    if cmp -s "$a/$f" "$b/$f"; then same=$((same + 1)); else diff+=("$f"); fi
-  done < <(cd "$a" && find . -name '*.o' -printf '%P\0' | sort -z)
-  echo "$same $total ${diff[*]:-}"
-}
-CMP_TS=$(compare "$RUNDIR/objs-distcc" "$RUNDIR/objs-tsdistcc")
+CMP_TS=$(compare_objs "$RUNDIR/objs-distcc" "$RUNDIR/objs-tsdistcc")
 CMP_LOCAL=""
-[[ -d $RUNDIR/objs-local ]] && CMP_LOCAL=$(compare "$RUNDIR/objs-local" "$RUNDIR/objs-distcc")
+[[ -d $RUNDIR/objs-local ]] && CMP_LOCAL=$(compare_objs "$RUNDIR/objs-local" "$RUNDIR/objs-distcc")
 
 # ---------------------------------------------------------------- report
-median() { sort -n | awk '{v[NR] = $1} END {if (NR % 2) printf "%.1f", v[(NR + 1) / 2]; else printf "%.1f", (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 cpu_model=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 mem=$(awk '/^MemTotal:/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
 
