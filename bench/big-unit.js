@@ -19,8 +19,7 @@
 // of the .c differs from that of its preprocessed .i, see TESTING.md).
 // Needs distcc, gcc, tar; npm and the registry once (then bench/.cache/).
 
-import { copyFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clientEnv, daemonsText, roundOrder, startBoth } from './lib/daemons.js';
 import { startUsageSampler } from './lib/daemon-usage.js';
@@ -30,6 +29,7 @@ import { fetchMetrics, metricsDelta, PHASES, startProbe } from './lib/metrics.js
 import { benchOptions, commandLine, positiveInt } from './lib/options.js';
 import { appendSection, ratioLine, table } from './lib/results.js';
 import { timed } from './lib/run.js';
+import { tempDir } from './lib/temp.js';
 import { sqliteSource } from './lib/sqlite-source.js';
 import { fixed, median } from './lib/stats.js';
 
@@ -49,7 +49,7 @@ const PROBE_MODES = opts.short ? ['lzo'] : MODES;
 const STALL_MS = 50;
 
 const source = sqliteSource();
-const work = mkdtempSync(join(tmpdir(), 'tsdistcc-big-unit-'));
+const work = tempDir('tsdistcc-big-unit-');
 copyFileSync(source.file, join(work, 'sqlite3.c'));
 const hashOf = (file) => sha256File(join(work, file));
 const compileArgs = (level) => ['gcc', level, '-c', 'sqlite3.c', '-o', 'out.o'];

@@ -10,8 +10,7 @@
 //   node bench/hello-overhead.js --runs 100 [--no-write]
 //   node bench/hello-overhead.js --short   (5 rounds, a few seconds, writes nothing)
 
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clientEnv, daemonsText, roundOrder, startBoth } from './lib/daemons.js';
 import { startUsageSampler } from './lib/daemon-usage.js';
@@ -20,14 +19,14 @@ import { fetchMetrics, metricsDelta, PHASES } from './lib/metrics.js';
 import { benchOptions, commandLine, positiveInt } from './lib/options.js';
 import { appendSection, ratioLine, table } from './lib/results.js';
 import { timed } from './lib/run.js';
+import { tempDir } from './lib/temp.js';
 import { fixed, mean, median } from './lib/stats.js';
 
 const opts = benchOptions({ runs: { type: 'string' } });
 const RUNS = positiveInt('runs', opts.runs, opts.short ? 5 : 50);
 const WARMUP = opts.short ? 1 : 3;
 
-const work = mkdtempSync(join(tmpdir(), 'tsdistcc-bench-'));
-chmodSync(work, 0o1777);
+const work = tempDir('tsdistcc-bench-', 0o1777);
 writeFileSync(
   join(work, 'hello.c'),
   '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n',

@@ -14,8 +14,8 @@
 // --default-limit leaves the limit out. Both daemons run their default number
 // of compilers at once (CPUs + 2), so at -j8 jobs wait in the daemon's queue.
 
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { cSource, makefile } from './lib/c-sources.js';
 import { clientEnv, daemonsText, roundOrder, startBoth } from './lib/daemons.js';
@@ -26,6 +26,7 @@ import { fetchMetrics, metricsDelta, PHASES } from './lib/metrics.js';
 import { benchOptions, commandLine, intList, positiveInt } from './lib/options.js';
 import { appendSection, ratioLine, table } from './lib/results.js';
 import { timed } from './lib/run.js';
+import { tempDir } from './lib/temp.js';
 import { fixed, median } from './lib/stats.js';
 
 const opts = benchOptions({
@@ -38,7 +39,7 @@ const RUNS = positiveInt('runs', opts.runs, opts.short ? 1 : 3);
 const FILES = positiveInt('files', opts.files, opts.short ? 12 : 120);
 const JOBS = intList('jobs', opts.jobs, [4, 8]);
 
-const work = mkdtempSync(join(tmpdir(), 'tsdistcc-throughput-'));
+const work = tempDir('tsdistcc-throughput-');
 for (let i = 0; i < FILES; i++) writeFileSync(join(work, `u${i}.c`), cSource(i));
 writeFileSync(join(work, 'Makefile'), makefile(FILES));
 

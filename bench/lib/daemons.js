@@ -12,11 +12,12 @@
 // are stopped too: nothing is left listening or compiling.
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitForPort } from './ports.js';
+import { tempDir } from './temp.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const TSDISTCCD = process.env.TSDISTCCD_BIN || join(ROOT, 'build/src/bin/tsdistccd.js');
@@ -37,11 +38,12 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGTERM');
 });
 // An interruption: stop them now (tsdistccd kills running jobs at a second
-// SIGTERM), then die of the same signal.
+// SIGTERM), then exit as a shell reports that signal (the 'exit' handlers
+// run: work directories go too).
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {
     void Promise.all([...running].map((child) => stop(child, 200))).then(() =>
-      process.kill(process.pid, signal),
+      process.exit(128 + constants.signals[signal]),
     );
   });
 }
@@ -136,7 +138,7 @@ export function roundOrder(i, daemons) {
   return i % 2 === 0 ? [daemons.distccd, daemons.tsdistccd] : [daemons.tsdistccd, daemons.distccd];
 }
 
-const distccDirs = mkdtempSync(join(tmpdir(), 'tsdistcc-bench-distcc-dir-'));
+const distccDirs = tempDir('tsdistcc-bench-distcc-dir-');
 let dirCount = 0;
 
 /**
