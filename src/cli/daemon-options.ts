@@ -121,6 +121,12 @@ export function defineDaemonOptions<T>(y: Argv<T>) {
         'give gcc and clang compilers -pipe: cc1 and as run side by side, no temporary .s file, the same object (default on; --no-pipe turns it off)',
       group: 'Server:',
     })
+    .option('early-start', {
+      type: 'boolean',
+      describe:
+        'start gcc as soon as the command line is in, reading the source from a pipe while the client still preprocesses (default on; --no-early-start turns it off)',
+      group: 'Server:',
+    })
     .option('nice', {
       alias: 'N',
       type: 'string',
@@ -287,6 +293,7 @@ export type RawDaemonOptions = Partial<{
   nice: string;
   launcher: boolean;
   pipe: boolean;
+  'early-start': boolean;
   user: string;
   'pid-file': string;
   'job-lifetime': string;

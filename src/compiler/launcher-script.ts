@@ -4,15 +4,21 @@
 // on the machines we measured (bench/RESULTS.md); a small process forks in a
 // fraction of that, as distccd's small preforked children do.
 //
-// Jobs arrive on stdin as `id\0dir\0sub\0argc\0arg0\0...\0`. Each compiler is
+// Jobs arrive on stdin as `J\0id\0dir\0sub\0fifo\0argc\0arg0\0...\0`. Each compiler is
 // forked into a process group of its own, in `dir` (then `sub` inside it, if
 // not empty: pump jobs run in the client's directory rebuilt there), with
 // stdin from /dev/null, stdout/stderr to `dir/stdout` and `dir/stderr`, and
 // TMPDIR set to `dir`, so the compiler's own temporary files (gcc's ccXXXX.s)
 // go with the job directory even when it is killed mid-write. Events go to
 // stdout, one line each: `S id pid` (started), `E id status` (raw wait
-// status). As distccd's dcc_execvp: argv[0] with a slash that can't be run is
-// tried by its basename; if nothing runs, the child writes "failed to exec"
+// status). If `fifo` is not empty (early start, server/early-start.ts), the
+// launcher makes `dir/fifo` a named pipe and gives the compiler its read end
+// as stdin, keeping a write end itself so that the compiler does not see EOF
+// before the daemon has opened the pipe: once `S` arrives the daemon opens
+// it for writing, sends `C\0id\0` (the launcher then closes its end), writes
+// the source and closes; the compiler reads to EOF. The launcher's end also
+// goes when the compiler ends. As distccd's dcc_execvp: argv[0] with a slash
+// that can't be run is tried by its basename; if nothing runs, the child writes "failed to exec"
 // to its stderr file and exits 110. SIGCHLD wakes the loop through a
 // self-pipe, so no exit is ever noticed late. EOF on stdin: wait for the
 // running compilers, then exit.
@@ -31,7 +37,7 @@ use strict; use warnings; use POSIX ();
 $| = 1;
 my ($root, $uid, $gid, $pers, $bwrap) = map { defined $_ ? $_ : '' } @ARGV[0 .. 4];
 my $SYS_personality = 135;  # x86_64
-my %ids; my $buf = '';
+my %ids; my %writers; my $buf = '';
 pipe(my $wake_r, my $wake_w) or die "pipe: $!";
 for ($wake_r, $wake_w) { my $fl = fcntl($_, POSIX::F_GETFL(), 0); fcntl($_, POSIX::F_SETFL(), $fl | POSIX::O_NONBLOCK()); }
 $SIG{CHLD} = sub { syswrite($wake_w, "x") };
@@ -39,11 +45,27 @@ $SIG{PIPE} = 'IGNORE';
 sub reap {
   while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) {
     my $id = delete $ids{$pid};
-    print "E $id $?\n" if defined $id;
+    next unless defined $id;
+    close(delete $writers{$id}) if exists $writers{$id};
+    print "E $id $?\n";
   }
 }
 sub start {
-  my ($id, $dir, $sub, @argv) = @_;
+  my ($id, $dir, $sub, $fifo, @argv) = @_;
+  my ($reader, $writer);
+  if ($fifo ne '') {
+    # Only a fixed name, only in a job directory: checked again in the child.
+    my $path = ($root ne '' ? "$root$dir" : $dir) . "/$fifo";
+    if ($fifo !~ m{^input\.[a-z]+$} || $dir =~ m{/\.\.(/|$)} || $dir !~ m{/tsdistccd_[A-Za-z0-9]+$}
+        || !POSIX::mkfifo($path, 0600)
+        || ($uid ne '' && !chown($uid, $gid, $path))
+        || !sysopen($reader, $path, POSIX::O_RDONLY() | POSIX::O_NONBLOCK())
+        || !sysopen($writer, $path, POSIX::O_WRONLY() | POSIX::O_NONBLOCK())) {
+      print STDERR "early start in $dir: $!\n"; print "E $id " . (110 << 8) . "\n"; return;
+    }
+    # The compiler reads it blocking; the writer is close-on-exec.
+    fcntl($reader, POSIX::F_SETFL(), 0);
+  }
   my $pid = fork();
   if (!defined $pid) { print "E $id " . (110 << 8) . "\n"; return; }
   if ($pid == 0) {
@@ -59,7 +81,9 @@ sub start {
     } else {
       chdir($host) or POSIX::_exit(110);
     }
-    open(STDIN, '<', '/dev/null'); open(STDOUT, '>', 'stdout'); open(STDERR, '>', 'stderr');
+    if (defined $reader) { open(STDIN, '<&', $reader); close($reader); close($writer); }
+    else { open(STDIN, '<', '/dev/null'); }
+    open(STDOUT, '>', 'stdout'); open(STDERR, '>', 'stderr');
     $ENV{TMPDIR} = $dir;
     my $fail = sub { print STDERR "failed to exec $argv[0]: $_[0]\n"; POSIX::_exit(110) };
     if ($uid ne '') { chown($uid, $gid, 'stdout', 'stderr'); }
@@ -87,6 +111,8 @@ sub start {
     print STDERR "failed to exec $argv[0]: $err\n";
     POSIX::_exit(110);
   }
+  close($reader) if defined $reader;
+  $writers{$id} = $writer if defined $writer;
   $ids{$pid} = $id;
   print "S $id $pid\n";
 }
@@ -103,12 +129,18 @@ while (!$eof || %ids) {
   if (!$got) { $eof = 1; next; }
   while (1) {
     my @f = split /\0/, $buf, -1;
-    last if @f - 1 < 4;
-    my $argc = $f[3];
-    last if @f - 1 < 4 + $argc;
-    my @job = splice(@f, 0, 4 + $argc);
+    if (@f - 1 >= 2 && $f[0] eq 'C') {
+      my (undef, $cid) = splice(@f, 0, 2);
+      $buf = join("\0", @f);
+      close(delete $writers{$cid}) if exists $writers{$cid};
+      next;
+    }
+    last if @f - 1 < 6;
+    my $argc = $f[5];
+    last if @f - 1 < 6 + $argc;
+    my @job = splice(@f, 0, 6 + $argc);
     $buf = join("\0", @f);
-    start($job[0], $job[1], $job[2], @job[4 .. $#job]);
+    start(@job[1 .. 4], @job[6 .. $#job]);
   }
 }
 `;

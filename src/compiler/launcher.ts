@@ -30,6 +30,8 @@ function spawnLauncher(env: NodeJS.ProcessEnv, script: string, confinement: Conf
 export type Started = Readonly<{
   /** Resolves with the pid (= process group) once the compiler is forked. */
   pid: Promise<number | undefined>;
+  /** Early start: the daemon has the input pipe open for writing; the launcher lets go of its end. */
+  letGo: () => void;
   /** Resolves with the raw wait status, or undefined if the launcher died. */
   status: Promise<number | undefined>;
 }>;
@@ -110,8 +112,12 @@ export class Launcher {
     }
   }
 
-  /** Forks argv in dir (then `sub` in it); stdout and stderr go to dir/stdout and dir/stderr. */
-  start(argv: readonly string[], dir: string, sub = ''): Started {
+  /**
+   * Forks argv in dir (then `sub` in it); stdout and stderr go to dir/stdout
+   * and dir/stderr. With `fifo` (a file name), dir/fifo is first made a named
+   * pipe that the daemon may open for writing once the pid is known.
+   */
+  start(argv: readonly string[], dir: string, sub = '', fifo = ''): Started {
     const child = this.#ensure();
     const id = String(this.#nextId++);
     let onPid!: (pid: number | undefined) => void;
@@ -119,8 +125,11 @@ export class Launcher {
     const pid = new Promise<number | undefined>((r) => (onPid = r));
     const status = new Promise<number | undefined>((r) => (onStatus = r));
     this.#pending.set(id, { onPid, onStatus });
-    child.stdin.write(`${[id, dir, sub, String(argv.length), ...argv].join('\0')}\0`);
-    return { pid, status };
+    child.stdin.write(`${['J', id, dir, sub, fifo, String(argv.length), ...argv].join('\0')}\0`);
+    const letGo = () => {
+      if (this.#child === child) child.stdin.write(`C\0${id}\0`);
+    };
+    return { pid, status, letGo };
   }
 
   /** Starts the launcher now rather than on the first job. */

@@ -24,6 +24,14 @@ export type RunOptions = Readonly<{
   maxOutput: number;
   /** Fork through the resident launcher (launcher.ts) instead of forking the daemon. */
   launcher?: Launcher;
+  /**
+   * Early start (launcher only): `name` in the job directory is made a named
+   * pipe, the compiler's stdin; `ready` is called once it can be opened for
+   * writing, with the function that lets the launcher close its own end
+   * (call it once the daemon's end is open: the compiler then sees EOF when
+   * the daemon closes).
+   */
+  fifo?: Readonly<{ name: string; ready: (letGo: () => void) => void }>;
 }>;
 
 export type RunResult = Readonly<{
@@ -104,12 +112,13 @@ async function runLaunched(
   opts: RunOptions,
   launcher: Launcher,
 ): Promise<RunResult> {
-  const started = launcher.start(argv, opts.cwd, opts.subdir ?? '');
+  const started = launcher.start(argv, opts.cwd, opts.subdir ?? '', opts.fifo?.name ?? '');
   let pid: number | undefined;
   const abort = watchAbort(opts, () => pid);
   try {
     pid = await started.pid;
     abort.started();
+    if (pid !== undefined) opts.fifo?.ready(started.letGo);
     const status = await started.status;
     const aborted = opts.signal.aborted ? { aborted: opts.signal.reason as unknown } : {};
     const [stdout, stderr] = await Promise.all([

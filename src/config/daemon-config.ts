@@ -39,6 +39,8 @@ export type DaemonConfig = Readonly<{
   launcher: boolean;
   /** Add -pipe to gcc and clang command lines (compiler/pipe.ts). */
   pipe: boolean;
+  /** Start gcc before the source is in (server/early-start.ts). */
+  earlyStart: boolean;
   user?: string;
   pidFile?: string;
   jobLifetime: number;
@@ -236,6 +238,7 @@ export function buildDaemonConfig({
     nice: integerOption(problems, 'nice', o.nice, 5, { min: -20, max: 39 }),
     launcher: o.launcher !== false,
     pipe: o.pipe !== false,
+    earlyStart: o['early-start'] !== false,
     ...(o.user !== undefined ? { user: lastString(o.user)! } : {}),
     ...(o['pid-file'] !== undefined ? { pidFile: lastString(o['pid-file'])! } : {}),
     jobLifetime: integerOption(problems, 'job-lifetime', o['job-lifetime'], 0, {

@@ -9,7 +9,6 @@
 // Lines are human-readable text by default, pino's JSON with --log-format json.
 
 import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
-import pinoRoll from 'pino-roll';
 import { LEVELS, SYSLOG_SEVERITY, levelName, type LevelName } from './levels.js';
 
 export type LogDestination =
@@ -82,6 +81,8 @@ async function openSink(dest: LogDestination): Promise<Sink | undefined> {
   switch (dest.kind) {
     case 'file':
       if (dest.rotation) {
+        // Loaded only for --log-rotate: it brings date-fns, some MB of the daemon's memory.
+        const { default: pinoRoll } = await import('pino-roll');
         return await pinoRoll({
           file: dest.path,
           ...(dest.rotation.frequency ? { frequency: dest.rotation.frequency } : {}),

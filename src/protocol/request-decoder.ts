@@ -82,6 +82,20 @@ export class RequestDecoder {
     return this.#args;
   }
 
+  /** The protocol version, once DIST is read (0 before). */
+  get version(): number {
+    return this.#version;
+  }
+
+  /**
+   * Whether a protocol 0-2 request has all its arguments and waits for the
+   * DOTI body: the daemon may start the compiler while the client is still
+   * preprocessing (server/early-start.ts).
+   */
+  get awaitingBody(): boolean {
+    return this.#phase === 'doti' || this.#phase === 'doti-body';
+  }
+
   /**
    * Takes the next chunk of the stream. Returns the request when it is
    * complete, undefined while more bytes are needed. Bytes after a complete

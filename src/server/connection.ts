@@ -8,6 +8,7 @@ import { ProtocolError } from '../errors.js';
 import { RequestDecoder, type CompileRequest } from '../protocol/request-decoder.js';
 import type { ServerContext } from './context.js';
 import { AbortReason, runJob, type JobOutcome } from './job.js';
+import { startEarly, type EarlyJob } from './early-start.js';
 
 export type Peer = Readonly<{ address?: string; port?: number }>;
 
@@ -25,13 +26,22 @@ export function peerName(peer: Peer): string {
   return peer.address === undefined ? 'inetd' : `${peer.address}:${peer.port ?? 0}`;
 }
 
-/** Reads one request; resolves undefined (after logging why) if there is none. */
-function readRequest(conv: Conversation, ctx: ServerContext): Promise<CompileRequest | undefined> {
+/**
+ * Reads one request; resolves undefined (after logging why) if there is none.
+ * `onArgs` is called once, when a protocol 0-2 request's arguments are in and
+ * its body is still to come.
+ */
+function readRequest(
+  conv: Conversation,
+  ctx: ServerContext,
+  onArgs: (version: number, args: readonly string[]) => void,
+): Promise<CompileRequest | undefined> {
   const { logger, stats, config } = ctx;
   const decoder = new RequestDecoder(config.limits);
   const who = peerName(conv.peer);
   return new Promise((resolve) => {
     let timer: NodeJS.Timeout | undefined;
+    let argsSeen = false;
     const finish = (request: CompileRequest | undefined) => {
       clearTimeout(timer);
       conv.input.off('data', onData);
@@ -59,6 +69,9 @@ function readRequest(conv: Conversation, ctx: ServerContext): Promise<CompileReq
         if (request) {
           conv.input.pause();
           finish(request);
+        } else if (!argsSeen && decoder.awaitingBody) {
+          argsSeen = true;
+          onArgs(decoder.version, decoder.args);
         }
       } catch (err) {
         const why = err instanceof ProtocolError ? err.message : String(err);
@@ -99,8 +112,15 @@ export async function serveConnection(conv: Conversation, ctx: ServerContext): P
   const startedHr = performance.now();
   const job = ctx.jobs.open(conv.peer, conv.input);
   try {
-    const request = await readRequest(conv, ctx);
+    let early: Promise<EarlyJob | undefined> | undefined;
+    const request = await readRequest(conv, ctx, (version, args) => {
+      early = startEarly(version, args, ctx).catch((err: Error) => {
+        logger.warning(`client: ${who} early start failed: ${err.message}`);
+        return undefined;
+      });
+    });
     if (!request) {
+      void early?.then((e) => e?.discard());
       conv.destroy();
       return;
     }
@@ -116,7 +136,7 @@ export async function serveConnection(conv: Conversation, ctx: ServerContext): P
     let outcome: JobOutcome;
     try {
       const tRead = performance.now();
-      outcome = await runJob(request, ctx, disconnect.signal, job);
+      outcome = await runJob(request, ctx, disconnect.signal, job, early);
       if (ctx.logger.isLevelEnabled('debug')) {
         ctx.logger.debug('connection phases', {
           readMs: Math.round((tRead - startedHr) * 10) / 10,

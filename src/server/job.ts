@@ -8,7 +8,7 @@ import { makeJobDir, readSmallOrAsync } from '../compiler/job-dir.js';
 import { fixDependencies, rewritePumpArgs, type PumpArgs } from '../compiler/pump-args.js';
 import { buildPumpTree } from '../compiler/pump-tree.js';
 import { withPipe } from '../compiler/pipe.js';
-import { runCompiler } from '../compiler/run.js';
+import { runCompiler, type RunResult } from '../compiler/run.js';
 import { checkCompiler, checkOptions } from '../compiler/whitelist.js';
 import { ExitCode, ProtocolError } from '../errors.js';
 import { join } from 'node:path';
@@ -18,6 +18,16 @@ import type { CompileRequest } from '../protocol/request-decoder.js';
 import type { ServerContext } from './context.js';
 import type { TrackedJob } from './job-board.js';
 import type { JobResultName } from './stats.js';
+import type { EarlyJob } from './early-start.js';
+import { unlinkSync } from 'node:fs';
+
+function removeIfThere(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    /* never made */
+  }
+}
 
 export type JobOutcome = {
   result: JobResultName;
@@ -49,6 +59,36 @@ export async function runJob(
   disconnect: AbortSignal,
   /** Where the stats port shows this job's phase and slot. */
   job?: TrackedJob,
+  /** The compiler started while the request was read (early-start.ts), if it was. */
+  early?: Promise<EarlyJob | undefined>,
+): Promise<JobOutcome> {
+  const pre = early ? await early : undefined;
+  try {
+    return await runJobWith(request, ctx, disconnect, job, pre);
+  } finally {
+    // A compiler started early and never fed (the job was refused) ends here.
+    pre?.discard();
+  }
+}
+
+/** Writes the source into an early-started compiler; undefined if it could not start. */
+function feedEarly(
+  pre: EarlyJob,
+  source: Buffer,
+  signal: AbortSignal,
+): Promise<RunResult | undefined> {
+  const onAbort = () => pre.abort(signal.reason);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  return pre.feed(source).finally(() => signal.removeEventListener('abort', onAbort));
+}
+
+async function runJobWith(
+  request: CompileRequest,
+  ctx: ServerContext,
+  disconnect: AbortSignal,
+  job: TrackedJob | undefined,
+  pre: EarlyJob | undefined,
 ): Promise<JobOutcome> {
   const { config } = ctx;
   const compiler = request.args[0] ?? '';
@@ -85,12 +125,14 @@ export async function runJob(
   ctx.stats.sample(ctx.queue.running);
   let dir;
   try {
-    dir = makeJobDir(
-      config.tmpdir,
-      preprocessedExtension(input),
-      scan.assemblyOutput ? 's' : 'o',
-      config.chroot,
-    );
+    dir =
+      pre?.dir ??
+      makeJobDir(
+        config.tmpdir,
+        preprocessedExtension(input),
+        scan.assemblyOutput ? 's' : 'o',
+        config.chroot,
+      );
   } catch (err) {
     release();
     throw err;
@@ -130,21 +172,30 @@ export async function runJob(
       pumped = rewritePumpArgs(request.args, guestRoot, dir.guestOutput, dir.guestDeps);
       argv = pumped.argv;
     } else {
-      await dir.writeInput(source);
+      // An early-started compiler has the source written into its pipe instead.
+      if (!pre) await dir.writeInput(source);
       argv = rewriteArgs(request.args, scan, dir.guestInput, dir.guestOutput);
     }
     if (config.pipe) argv = withPipe(argv);
     const tRun = performance.now();
     const signal = AbortSignal.any([disconnect, lifetime.signal]);
-    const run = await runCompiler(argv, {
-      cwd: dir.guest,
-      hostDir: dir.path,
-      env: ctx.compilerEnv,
-      signal,
-      ...(subdir !== undefined ? { subdir } : {}),
-      maxOutput: config.limits.maxBodySize,
-      ...(ctx.launcher ? { launcher: ctx.launcher } : {}),
-    });
+    let run = pre ? await feedEarly(pre, source, signal) : undefined;
+    if (!run) {
+      // No early start, or it failed before the compiler could read: the usual way.
+      if (pre) {
+        removeIfThere(dir.input);
+        await dir.writeInput(source);
+      }
+      run = await runCompiler(argv, {
+        cwd: dir.guest,
+        hostDir: dir.path,
+        env: ctx.compilerEnv,
+        signal,
+        ...(subdir !== undefined ? { subdir } : {}),
+        maxOutput: config.limits.maxBodySize,
+        ...(ctx.launcher ? { launcher: ctx.launcher } : {}),
+      });
+    }
 
     if (run.aborted === AbortReason.DISCONNECT || disconnect.aborted) {
       return refuse(

@@ -123,3 +123,20 @@ test('limits are configurable', () => {
     /DOTI is 5 bytes, over the limit of 4/,
   );
 });
+
+test('awaitingBody turns true once the last argument is in, before the DOTI body, and only for protocols 0-2', () => {
+  const bodyAt = recorded.length - body.length - 12;
+  for (let cut = 0; cut < recorded.length; cut++) {
+    const d = new RequestDecoder();
+    const done = d.push(recorded.subarray(0, cut));
+    assert.equal(done, undefined);
+    assert.equal(d.awaitingBody, cut >= bodyAt, `cut at ${cut}`);
+    if (d.awaitingBody) {
+      assert.deepEqual(d.args, argv);
+      assert.equal(d.version, 1);
+    }
+  }
+  const d = new RequestDecoder();
+  d.push(recorded);
+  assert.equal(d.awaitingBody, false, 'a complete request waits for nothing');
+});

@@ -1,0 +1,195 @@
+// Early start: distcc's client sends the command line, then preprocesses,
+// then sends the preprocessed source (distcc src/compile.c: the connection is
+// opened and the arguments sent while cpp runs). distccd starts the compiler
+// when the source is in. Here, once the arguments are in and checked, the
+// compiler is started reading its input from stdin (`-x cpp-output -` for
+// `input.i`), a named pipe in the job directory: gcc's driver and cc1 load
+// and set up while the client preprocesses, and block reading the pipe until
+// the source is written into it. On a hello-sized job that takes about 3 ms
+// of the compile off the reply's path (bench/RESULTS.md). The object is the
+// same: the names in it come from the source's line markers, not from the
+// input's name (a source without line markers, from -P, would be named
+// "<stdin>" instead of a temporary file's name).
+//
+// A started compiler holds no job slot: it waits on the pipe without using
+// the CPU, and the source is written only once the job has a slot, so
+// --jobs still bounds the compilers at work. At most --jobs compilers wait
+// like this at once; past that, jobs start the usual way. Anything that goes
+// wrong before the source is written (the client leaves, the body is bad,
+// the queue is full, the pipe could not be made) ends the started compiler,
+// and the job is answered as it would have been without early start.
+
+import { constants, openSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { preprocessedExtension, rewriteArgs, scanArgs } from '../compiler/args.js';
+import { makeJobDir, type JobDir } from '../compiler/job-dir.js';
+import { withPipe } from '../compiler/pipe.js';
+import { runCompiler, type RunResult } from '../compiler/run.js';
+import { checkCompiler, checkOptions } from '../compiler/whitelist.js';
+import type { ServerContext } from './context.js';
+
+/** gcc's driver and cc1 read their input once, from a pipe as well as a file. */
+const READS_A_PIPE = /^(?:(?:[\w.+-]+-)?(?:gcc|g\+\+)(?:-[\d.]+)?|cc|c\+\+)$/;
+
+/**
+ * Options this way can't take: gcc reads its input twice with -fcompare-debug
+ * (it compiles it again); a -x of the request's own would fight ours.
+ */
+const NOT_THIS_WAY = /^(?:-fcompare-debug|-x)/;
+
+/** gcc's -x language of a preprocessed input, by the job file's extension. */
+const LANGUAGE: Readonly<Record<string, string>> = {
+  i: 'cpp-output',
+  ii: 'c++-cpp-output',
+  mi: 'objective-c-cpp-output',
+  mii: 'objective-c++-cpp-output',
+};
+
+/** Stands for the input in rewriteArgs' result until it is replaced by `-x LANG -`. */
+const INPUT_PLACEHOLDER = '\0input';
+
+const waiting = new WeakMap<ServerContext, number>();
+
+export type EarlyJob = Readonly<{
+  dir: JobDir;
+  argv: readonly string[];
+  /**
+   * Writes the (decoded) source into the compiler's input and resolves with
+   * its result; undefined if the compiler could not be started this way
+   * (the job then runs the usual way, in a new job directory).
+   */
+  feed: (source: Buffer) => Promise<RunResult | undefined>;
+  /** Ends the compiler: `reason` becomes the result's `aborted`. */
+  abort: (reason: unknown) => void;
+  /** Ends the compiler if it was never fed and removes the job directory. */
+  discard: () => void;
+}>;
+
+function eligible(version: number, args: readonly string[], ctx: ServerContext): boolean {
+  const { config } = ctx;
+  if (!config.earlyStart || !ctx.launcher || config.sandbox !== 'none') return false;
+  if (version > 2) return false;
+  const compiler = args[0] ?? '';
+  if (!READS_A_PIPE.test(compiler.slice(compiler.lastIndexOf('/') + 1))) return false;
+  if (args.some((a) => NOT_THIS_WAY.test(a))) return false;
+  return (waiting.get(ctx) ?? 0) < config.jobs;
+}
+
+/**
+ * Starts the compiler of a request whose arguments are in, if this one can
+ * be: undefined otherwise (and then nothing was started or made).
+ */
+export async function startEarly(
+  version: number,
+  args: readonly string[],
+  ctx: ServerContext,
+): Promise<EarlyJob | undefined> {
+  if (!eligible(version, args, ctx)) return undefined;
+  const { config } = ctx;
+  const scan = scanArgs([...args]);
+  if (!scan.distributable) return undefined;
+  if (!checkCompiler(args[0]!, config.whitelist).ok) return undefined;
+  // Reserved before the first await, so a burst of connections can't overshoot.
+  waiting.set(ctx, (waiting.get(ctx) ?? 0) + 1);
+  let reserved = true;
+  const unreserve = () => {
+    if (!reserved) return;
+    reserved = false;
+    waiting.set(ctx, (waiting.get(ctx) ?? 1) - 1);
+  };
+  try {
+    if (!(await checkOptions(args, config.whitelist.sysroot)).ok) {
+      unreserve();
+      return undefined;
+    }
+    const ext = preprocessedExtension(scan.input);
+    const language = LANGUAGE[ext];
+    if (language === undefined) {
+      unreserve();
+      return undefined;
+    }
+    const dir = makeJobDir(config.tmpdir, ext, scan.assemblyOutput ? 's' : 'o', config.chroot);
+    let argv: readonly string[] = rewriteArgs(
+      [...args],
+      scan,
+      INPUT_PLACEHOLDER,
+      dir.guestOutput,
+    ).flatMap((a) => (a === INPUT_PLACEHOLDER ? ['-x', language, '-'] : [a]));
+    if (config.pipe) argv = withPipe(argv);
+    return begin(dir, argv, ctx, unreserve);
+  } catch (err) {
+    unreserve();
+    throw err;
+  }
+}
+
+function begin(
+  dir: JobDir,
+  argv: readonly string[],
+  ctx: ServerContext,
+  unreserve: () => void,
+): EarlyJob {
+  const kill = new AbortController();
+  // Resolves with the launcher's let-go once the pipe can be opened, or undefined.
+  let onReady!: (letGo: (() => void) | undefined) => void;
+  const ready = new Promise<(() => void) | undefined>((r) => (onReady = r));
+  const fifoName = dir.input.slice(dir.input.lastIndexOf('/') + 1);
+  const result = runCompiler(argv, {
+    cwd: dir.guest,
+    hostDir: dir.path,
+    env: ctx.compilerEnv,
+    signal: kill.signal,
+    maxOutput: ctx.config.limits.maxBodySize,
+    launcher: ctx.launcher!,
+    fifo: { name: fifoName, ready: (letGo) => onReady(letGo) },
+  });
+  // Started or not, the compiler is no longer waiting once it has ended.
+  void result.finally(() => {
+    onReady(undefined);
+    unreserve();
+  });
+  let fed = false;
+  let writer: Socket | undefined;
+
+  const feed = async (source: Buffer): Promise<RunResult | undefined> => {
+    fed = true;
+    const letGo = await ready;
+    if (!letGo) {
+      await result;
+      return undefined;
+    }
+    let fd: number;
+    try {
+      // The compiler's stdin is the pipe's reader: this never blocks.
+      fd = openSync(dir.input, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch {
+      // ENXIO: no reader any more, the compiler is gone; its result says why.
+      letGo();
+      return result;
+    }
+    letGo();
+    unreserve();
+    const w = new Socket({ fd, readable: false, writable: true });
+    writer = w;
+    // EPIPE if the compiler stops reading: its exit status says why.
+    w.on('error', () => w.destroy());
+    // Closed (not shut down: a FIFO is no socket) once all of it is in the
+    // pipe; the compiler then reads to EOF.
+    w.write(source, () => w.destroy());
+    return result;
+  };
+
+  const abort = (reason: unknown) => {
+    writer?.destroy();
+    kill.abort(reason);
+  };
+
+  const discard = () => {
+    if (fed) return;
+    fed = true;
+    kill.abort('discarded');
+    ctx.cleanups.track(result.then(() => dir.remove()));
+  };
+
+  return Object.freeze({ dir, argv, feed, abort, discard });
+}
