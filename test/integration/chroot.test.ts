@@ -5,7 +5,16 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+} from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { compileRaw, exchange } from '../helpers/client.js';
 import { startTsdistccd } from '../helpers/daemon.js';
@@ -193,4 +202,60 @@ test('bad --chroot, --personality and --sandbox values: exit 101, all reported',
   assert.match(err, /--chroot must be an absolute directory, got `relative\/dir`/);
   assert.match(err, /--personality must be native, linux32 or linux64, got `vax`/);
   assert.match(err, /--sandbox must be none or bwrap, got `docker`/);
+});
+
+test('--chroot --user nobody: gcc started early inside the root reads its source from a pipe there; same object as the root gcc', async (t) => {
+  if (noRoot) return t.skip(noRoot);
+  const ts = await startTsdistccd([
+    '--allow',
+    '127.0.0.1',
+    '--chroot',
+    ROOT_DIR,
+    '--personality',
+    'linux32',
+    '--user',
+    'nobody',
+  ]);
+  try {
+    const argv = ['x86_64-linux-gnu-gcc', '-O2', '-c', 'x.c', '-o', 'x.o'];
+    const whole = request(1, argv, source);
+    const at = whole.length - source.length - 12;
+    const chunks: Buffer[] = [];
+    const socket = connect(ts.port, '127.0.0.1');
+    const closed = new Promise<void>((r) => socket.on('close', () => r()));
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    socket.write(whole.subarray(0, at));
+    // The compiler's input is a named pipe in its job directory, inside the root.
+    const fifo = () =>
+      readdirSync(join(ROOT_DIR, 'tmp'))
+        .filter((d) => d.startsWith('tsdistccd_'))
+        .some((d) => {
+          try {
+            return lstatSync(join(ROOT_DIR, 'tmp', d, 'input.i')).isFIFO();
+          } catch {
+            return false;
+          }
+        });
+    await until('a FIFO as the input of a job inside the root', fifo);
+    await new Promise((r) => setTimeout(r, 200));
+    socket.write(whole.subarray(at));
+    await closed;
+    const r = parseReply(Buffer.concat(chunks));
+    assert.equal(r.status, 0, r.stderr.toString());
+    mkdirSync(join(ROOT_DIR, 'tmp', 'early-local'), { recursive: true });
+    writeFileSync(join(ROOT_DIR, 'tmp/early-local/x.i'), source);
+    execFileSync('chroot', [
+      ROOT_DIR,
+      'gcc',
+      '-O2',
+      '-c',
+      '/tmp/early-local/x.i',
+      '-o',
+      '/tmp/early-local/x.o',
+    ]);
+    assert.ok(r.object.equals(readFileSync(join(ROOT_DIR, 'tmp/early-local/x.o'))));
+  } finally {
+    await ts.stop();
+  }
 });
