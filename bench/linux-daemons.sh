@@ -83,7 +83,8 @@ TPORT=$("${CLI[@]}" free-port)
 SPORT=$("${CLI[@]}" free-port)
 COMMON=(--no-detach --listen 127.0.0.1 --allow 127.0.0.1 --log-file /dev/null)
 DISTCCD_CMD=(distccd --daemon --port "$DPORT" "${COMMON[@]}")
-TSDISTCCD_CMD=(node "$TSD_JS" --port "$TPORT" "${COMMON[@]}" --stats --stats-port "$SPORT")
+# The file itself, as /usr/bin/tsdistccd runs: its #! line has the daemon's Node options.
+TSDISTCCD_CMD=("$TSD_JS" --port "$TPORT" "${COMMON[@]}" --stats --stats-port "$SPORT")
 "${DISTCCD_CMD[@]}" &
 DISTCCD_PID=$!
 "${TSDISTCCD_CMD[@]}" &
@@ -187,7 +188,7 @@ REPORT=$RUNDIR/report.md
   echo
   "${CLI[@]}" machine
   echo "Client: Debian's \`distcc\`, DISTCC_HOSTS=127.0.0.1:PORT/$J$( ((LZO)) && echo ,lzo), a fresh DISTCC_DIR"
-  echo "per build. Daemons: \`${DISTCCD_CMD[*]}\` and \`node ${TSDISTCCD_BIN:-build/src/bin/tsdistccd.js} ${TSDISTCCD_CMD[*]:2}\`"
+  echo "per build. Daemons: \`${DISTCCD_CMD[*]}\` and \`${TSDISTCCD_BIN:-build/src/bin/tsdistccd.js} ${TSDISTCCD_CMD[*]:1}\`"
   echo "(${TSDISTCCD_BIN:+TSDISTCCD_BIN, not }a snapshot of build/), both with their default --jobs. Command: \`bench/linux-daemons.sh $*\`"
   echo "(RUNS=$RUNS J=$J LZO=$LZO); each build is \`make -j$J CC='distcc gcc' ${DIRS[*]}\` after deleting"
   echo "the objects of those dirs, after one untimed warm-up of $WARMUP_DIR. Load: before"

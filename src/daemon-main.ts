@@ -14,6 +14,7 @@ import { compilerEnv, compilerPath, compilersOnPath } from './compiler/environme
 import { serveConnection } from './server/connection.js';
 import { makeContext, startDaemon, type Daemon } from './server/daemon.js';
 import { isAllowed } from './server/access.js';
+import { endWith } from './server/listener.js';
 import { applyReload } from './server/reload.js';
 import type { ServerContext } from './server/context.js';
 import { DatagramSender } from './system/datagram.js';
@@ -128,7 +129,7 @@ async function serveInetd(
         input.destroy();
         process.stdout.destroy();
       },
-      end: (d) => process.stdout.end(d),
+      end: (parts) => endWith(process.stdout, parts),
     },
     ctx,
   );

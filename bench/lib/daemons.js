@@ -108,9 +108,11 @@ export function startDistccd() {
 
 export function startTsdistccd() {
   return onFreePorts(2, async (port, statsPort) => {
-    const args = [TSDISTCCD, '--port', String(port), ...COMMON];
+    // The file itself, as an installed /usr/bin/tsdistccd runs: its #! line
+    // carries the daemon's Node options (a small young generation).
+    const args = ['--port', String(port), ...COMMON];
     args.push('--stats', '--stats-port', String(statsPort));
-    const daemon = await start('tsdistccd', process.execPath, args, port, { statsPort });
+    const daemon = await start('tsdistccd', TSDISTCCD, args, port, { statsPort });
     try {
       await waitForPort(statsPort, { what: 'the tsdistccd stats port' });
     } catch (err) {

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 // tsdistccd: parse, call main(), set the exit status.
 
 import { realpathSync } from 'node:fs';

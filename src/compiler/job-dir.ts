@@ -17,7 +17,7 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Up to this size a file is read or written in the event loop. */
@@ -36,7 +36,8 @@ export type JobDir = Readonly<{
   /** Where a pump job's compiler writes the .d file, and the same as the compiler sees it. */
   deps: string;
   guestDeps: string;
-  writeInput: (data: Buffer) => Promise<void>;
+  /** Writes the input from its pieces (as they came off the socket). */
+  writeInput: (pieces: readonly Buffer[]) => Promise<void>;
   /** The output file, or an empty buffer if the compiler wrote none. */
   readOutput: () => Promise<Buffer>;
   remove: () => Promise<void>;
@@ -107,9 +108,22 @@ export function makeJobDir(
     output,
     deps,
     guestDeps: join(guest, 'output.d'),
-    writeInput: async (data: Buffer) => {
-      if (data.length <= SYNC_IO_LIMIT) writeFileSync(input, data, { mode: 0o600 });
-      else await writeFile(input, data, { mode: 0o600 });
+    writeInput: async (pieces: readonly Buffer[]) => {
+      const size = pieces.reduce((n, p) => n + p.length, 0);
+      if (size <= SYNC_IO_LIMIT) {
+        writeFileSync(input, pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces), {
+          mode: 0o600,
+        });
+        return;
+      }
+      const file = await open(input, 'w', 0o600);
+      try {
+        // libuv writes every piece, partial writes and IOV_MAX included.
+        const { bytesWritten } = await file.writev(pieces as Buffer[]);
+        if (bytesWritten !== size) throw new Error(`wrote ${bytesWritten} of ${size} bytes`);
+      } finally {
+        await file.close();
+      }
     },
     readOutput: () => readSmallOrAsync(output),
     remove: () =>

@@ -20,6 +20,11 @@ export type CompileRequest = {
   args: string[];
   /** The DOTI body as sent: LZO-compressed for version 2. Empty for version 3. */
   body: Buffer;
+  /**
+   * The same body in the pieces it arrived in (versions 0-2): a big source is
+   * written to the compiler without first being copied into one buffer.
+   */
+  bodyChunks?: readonly Buffer[];
   /** Version 3: the client's working directory. */
   cwd?: string;
   /** Version 3: the files and links, as sent. */
@@ -309,12 +314,26 @@ export class RequestDecoder {
         return true;
       }
       case 'doti-body': {
-        const body = this.#take(this.#bodyLength);
-        if (!body) return false;
-        if (this.#buffered > 0) {
-          throw new ProtocolError(`${this.#buffered} unexpected bytes after the DOTI body`);
+        if (this.#buffered < this.#bodyLength) return false;
+        if (this.#buffered > this.#bodyLength) {
+          throw new ProtocolError(
+            `${this.#buffered - this.#bodyLength} unexpected bytes after the DOTI body`,
+          );
         }
-        this.#request = { version: this.#version, args: this.#args, body };
+        const chunks = this.#chunks;
+        this.#chunks = [];
+        this.#buffered = 0;
+        let whole: Buffer | undefined;
+        const request = { version: this.#version, args: this.#args, bodyChunks: chunks } as Omit<
+          CompileRequest,
+          'body'
+        > as CompileRequest;
+        // Joined only if asked for (an LZO body, a test).
+        Object.defineProperty(request, 'body', {
+          enumerable: true,
+          get: () => (whole ??= chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)),
+        });
+        this.#request = request;
         this.#phase = 'done';
         return true;
       }

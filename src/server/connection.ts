@@ -18,8 +18,8 @@ export type Conversation = Readonly<{
   peer: Peer;
   /** Ends the connection at once (both directions). */
   destroy: () => void;
-  /** Ends the connection after the written data is flushed. */
-  end: (data: Buffer) => void;
+  /** Writes the reply's parts (in one go: corked), then ends the connection once flushed. */
+  end: (parts: readonly Buffer[]) => void;
 }>;
 
 export function peerName(peer: Peer): string {
@@ -193,6 +193,6 @@ function writeReply(conv: Conversation, parts: Buffer[], ctx: ServerContext): Pr
       clearTimeout(timer);
       resolve();
     });
-    conv.end(Buffer.concat(parts));
+    conv.end(parts);
   });
 }

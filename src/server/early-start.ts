@@ -58,7 +58,7 @@ export type EarlyJob = Readonly<{
    * its result; undefined if the compiler could not be started this way
    * (the job then runs the usual way, in a new job directory).
    */
-  feed: (source: Buffer) => Promise<RunResult | undefined>;
+  feed: (source: readonly Buffer[]) => Promise<RunResult | undefined>;
   /** Ends the compiler: `reason` becomes the result's `aborted`. */
   abort: (reason: unknown) => void;
   /** Ends the compiler if it was never fed and removes the job directory. */
@@ -151,7 +151,7 @@ function begin(
   let fed = false;
   let writer: Socket | undefined;
 
-  const feed = async (source: Buffer): Promise<RunResult | undefined> => {
+  const feed = async (source: readonly Buffer[]): Promise<RunResult | undefined> => {
     fed = true;
     const letGo = await ready;
     if (!letGo) {
@@ -175,7 +175,9 @@ function begin(
     w.on('error', () => w.destroy());
     // Closed (not shut down: a FIFO is no socket) once all of it is in the
     // pipe; the compiler then reads to EOF.
-    w.write(source, () => w.destroy());
+    const last = source.length - 1;
+    if (last < 0) w.destroy();
+    source.forEach((piece, i) => w.write(piece, i === last ? () => w.destroy() : undefined));
     return result;
   };
 

@@ -74,7 +74,7 @@ export async function runJob(
 /** Writes the source into an early-started compiler; undefined if it could not start. */
 function feedEarly(
   pre: EarlyJob,
-  source: Buffer,
+  source: readonly Buffer[],
   signal: AbortSignal,
 ): Promise<RunResult | undefined> {
   const onAbort = () => pre.abort(signal.reason);
@@ -104,10 +104,14 @@ async function runJobWith(
   if (!opts.ok) return refuse('OTHER', compiler, input, opts.reason);
 
   const pump = request.version === 3;
-  let source: Buffer = Buffer.alloc(0);
+  // The source in pieces: a plain body as it arrived, an LZO body decoded.
+  let source: readonly Buffer[] = [];
   if (!pump) {
     try {
-      source = await decodeBody(request.version, request.body, config.limits.maxBodySize);
+      source =
+        request.version === 2
+          ? [await decodeBody(2, request.body, config.limits.maxBodySize)]
+          : (request.bodyChunks ?? [request.body]);
     } catch (err) {
       return refuse('REJ_BAD_REQ', compiler, input, `bad DOTI body: ${(err as Error).message}`);
     }

@@ -16,6 +16,13 @@ export type Listener = Readonly<{
   address: () => { address: string; port: number };
 }>;
 
+/** Writes `parts` as one corked batch (no copy into one buffer), then ends. */
+export function endWith(stream: NodeJS.WritableStream & Partial<Socket>, parts: readonly Buffer[]) {
+  stream.cork?.();
+  for (const part of parts) stream.write(part);
+  stream.end();
+}
+
 export function listen(
   host: string | undefined,
   port: number,
@@ -94,7 +101,7 @@ export async function startListener(ctx: ServerContext, fd?: number): Promise<Li
         output: socket,
         peer,
         destroy: () => socket.destroy(),
-        end: (data) => socket.end(data),
+        end: (parts) => endWith(socket, parts),
       },
       ctx,
     ).finally(() => {
