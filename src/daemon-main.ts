@@ -15,6 +15,7 @@ import { serveConnection } from './server/connection.js';
 import { makeContext, startDaemon, type Daemon } from './server/daemon.js';
 import { isAllowed } from './server/access.js';
 import { endWith } from './server/listener.js';
+import { loadExeca } from './compiler/run.js';
 import { applyReload } from './server/reload.js';
 import type { ServerContext } from './server/context.js';
 import { DatagramSender } from './system/datagram.js';
@@ -108,6 +109,8 @@ async function serveInetd(
   env: NodeJS.ProcessEnv,
 ): Promise<number> {
   const ctx = makeContext(config, logger, compilerEnv(env, config.chroot));
+  // No launcher here: compilers are forked with execa, loaded before fd 0 is taken.
+  await loadExeca();
   // inetd hands over one TCP socket as fd 0 and 1; ssh and tests give pipes
   // or a Unix socketpair, which have no peer address to check.
   const input = stdinIsSocket()
@@ -260,6 +263,8 @@ async function runDaemon(
     ...(account ? { account } : {}),
     hostPath: env.PATH ?? '/usr/bin:/bin',
   });
+  // Without the launcher (--no-launcher, no perl) compilers are forked with execa.
+  if (!ctx.launcher) await loadExeca();
   const passed = pickSockets(takeListenFds(env));
   const daemon: Daemon = await startDaemon(ctx, passed);
   if (config.pidFile !== undefined) writePidFile(config.pidFile, process.pid, account);

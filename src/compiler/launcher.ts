@@ -1,6 +1,6 @@
 // Starts compilers through the resident launcher (launcher-script.ts) and
 // turns its events into results. One launcher per daemon, started with
-// execa after privileges are dropped; if it dies, the jobs it held fail as
+// node:child_process (perl.ts) after privileges are dropped; if it dies, the jobs it held fail as
 // "could not start" and the next job starts a new one.
 
 import { spawnPerl } from './perl.js';

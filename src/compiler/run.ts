@@ -5,7 +5,6 @@
 // exception (execa's `reject: false`).
 
 import { constants } from 'node:os';
-import { execa } from 'execa';
 import { join } from 'node:path';
 import { readSmallOrAsync } from './job-dir.js';
 import type { Launcher } from './launcher.js';
@@ -59,21 +58,37 @@ function killGroup(pid: number | undefined, sig: NodeJS.Signals): void {
   }
 }
 
-function startDirect(argv: readonly string[], opts: RunOptions) {
+let execaModule: Promise<typeof import('execa')> | undefined;
+
+/**
+ * Loads execa, which only the daemon's own forking (no launcher) needs. Call
+ * it before serving when there is no launcher: loading it imports
+ * `node:process`, whose ESM facade touches process.stdin, which an --inetd
+ * daemon has already taken over as its socket.
+ */
+export function loadExeca(): Promise<typeof import('execa')> {
+  return (execaModule ??= import('execa'));
+}
+
+async function startDirect(argv: readonly string[], opts: RunOptions) {
   const [file, ...args] = argv as [string, ...string[]];
-  return execa(file, args, {
-    cwd: opts.subdir ? join(opts.cwd, opts.subdir) : opts.cwd,
-    // The compiler's own temporary files go with the job directory.
-    env: { ...opts.env, TMPDIR: opts.cwd },
-    extendEnv: false,
-    stdin: 'ignore',
-    detached: true,
-    encoding: 'buffer',
-    reject: false,
-    stripFinalNewline: false,
-    maxBuffer: opts.maxOutput,
-    cleanup: true,
-  });
+  const { execa } = await loadExeca();
+  // In an object: the subprocess is a thenable, which an async function would wait for.
+  return {
+    child: execa(file, args, {
+      cwd: opts.subdir ? join(opts.cwd, opts.subdir) : opts.cwd,
+      // The compiler's own temporary files go with the job directory.
+      env: { ...opts.env, TMPDIR: opts.cwd },
+      extendEnv: false,
+      stdin: 'ignore',
+      detached: true,
+      encoding: 'buffer',
+      reject: false,
+      stripFinalNewline: false,
+      maxBuffer: opts.maxOutput,
+      cleanup: true,
+    }),
+  };
 }
 
 const LAUNCH_FAILED = /^failed to exec [^\n]*: ([^\n]*)\n$/;
@@ -143,7 +158,7 @@ async function runLaunched(
 }
 
 async function runDirect(argv: readonly string[], opts: RunOptions): Promise<RunResult> {
-  const child = startDirect(argv, opts);
+  const { child } = await startDirect(argv, opts);
   const abort = watchAbort(opts, () => child.pid);
   try {
     const result = await child;
