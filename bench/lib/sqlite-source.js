@@ -15,6 +15,10 @@ function tarball() {
   mkdirSync(CACHE, { recursive: true });
   const have = () => readdirSync(CACHE).filter((f) => /^better-sqlite3-12\.[\d.]+\.tgz$/.test(f));
   if (have().length === 0) {
+    // Tests run offline (loopback only): .ci/run fetches the tarball as an install step.
+    if (process.env.TSDISTCC_BENCH_OFFLINE === '1') {
+      throw new Error(`no ${PACKAGE} tarball in ${CACHE} and TSDISTCC_BENCH_OFFLINE=1`);
+    }
     process.stderr.write(`fetching ${PACKAGE} into ${CACHE} (npm pack)\n`);
     execFileSync('npm', ['pack', PACKAGE, '--pack-destination', CACHE, '--silent'], {
       stdio: ['ignore', 'ignore', 'inherit'],
