@@ -54,13 +54,22 @@ function localObject(dir: string, flags: string[]): Buffer {
 
 const jobDirs = (tmp: string) => readdirSync(tmp).filter((n) => n.startsWith('tsdistccd_'));
 
-test('gcc starts before the source is in, reads it from a pipe, and gives the local object (protocol 1 and 2)', async () => {
+/**
+ * A daemon with the fixture compilers whitelisted and its own TMPDIR; `mark`
+ * is the file argv-gcc touches when it starts.
+ */
+async function daemon(...flags: string[]) {
   const tmp = openTempDir('tsdistcc-early-');
   const mark = join(tmp, 'started');
-  const ts = await startTsdistccd(['--allow', '127.0.0.1', ...WHITELIST], {
+  const ts = await startTsdistccd(['--allow', '127.0.0.1', ...flags, ...WHITELIST], {
     TMPDIR: tmp,
     ARGV_GCC_MARK: mark,
   });
+  return { ts, tmp, mark };
+}
+
+test('gcc starts before the source is in, reads it from a pipe, and gives the local object (protocol 1 and 2)', async () => {
+  const { ts, tmp, mark } = await daemon();
   try {
     const expected = localObject(tmp, ['-O2']);
     for (const version of [1, 2]) {
@@ -93,10 +102,7 @@ function rmMark(mark: string): void {
 }
 
 test('--no-early-start: gcc reads a file written after the source is in', async () => {
-  const tmp = openTempDir('tsdistcc-early-');
-  const ts = await startTsdistccd(['--allow', '127.0.0.1', '--no-early-start', ...WHITELIST], {
-    TMPDIR: tmp,
-  });
+  const { ts, tmp } = await daemon('--no-early-start');
   try {
     const [head, tail] = split(1, ['argv-gcc', '-O2', '-c', 'e.c', '-o', 'e.o'], source);
     const c = await open(ts.port, head);
@@ -112,12 +118,7 @@ test('--no-early-start: gcc reads a file written after the source is in', async 
 });
 
 test('a client that leaves before its source: the started compiler is killed, nothing is left, the next job is served', async () => {
-  const tmp = openTempDir('tsdistcc-early-');
-  const mark = join(tmp, 'started');
-  const ts = await startTsdistccd(['--allow', '127.0.0.1', ...WHITELIST], {
-    TMPDIR: tmp,
-    ARGV_GCC_MARK: mark,
-  });
+  const { ts, tmp, mark } = await daemon();
   try {
     const [head] = split(1, ['argv-gcc', '-c', 'e.c', '-o', 'e.o'], source);
     const c = await open(ts.port, head);
@@ -149,8 +150,7 @@ function pgrepAny(dir: string): boolean {
 }
 
 test('a bad LZO body after an early start: refused without a reply, the compiler ended, nothing left', async () => {
-  const tmp = openTempDir('tsdistcc-early-');
-  const ts = await startTsdistccd(['--allow', '127.0.0.1', ...WHITELIST], { TMPDIR: tmp });
+  const { ts, tmp } = await daemon();
   try {
     const garbage = Buffer.alloc(300, 0xff);
     const [head, tail] = split(2, ['argv-gcc', '-c', 'e.c', '-o', 'e.o'], garbage);
@@ -167,10 +167,7 @@ test('a bad LZO body after an early start: refused without a reply, the compiler
 });
 
 test('--jobs 1: compilers started early wait for the slot before they get their source; all answers right', async () => {
-  const tmp = openTempDir('tsdistcc-early-');
-  const ts = await startTsdistccd(['--allow', '127.0.0.1', '--jobs', '1', ...WHITELIST], {
-    TMPDIR: tmp,
-  });
+  const { ts, tmp } = await daemon('--jobs', '1');
   try {
     const expected = localObject(tmp, ['-O2']);
     const heads = await Promise.all(
@@ -196,8 +193,7 @@ test('--jobs 1: compilers started early wait for the slot before they get their 
 });
 
 test('a compile error and a compiler option gcc rejects come back as with a file', async () => {
-  const tmp = openTempDir('tsdistcc-early-');
-  const ts = await startTsdistccd(['--allow', '127.0.0.1', ...WHITELIST], { TMPDIR: tmp });
+  const { ts, tmp } = await daemon();
   try {
     const bad = Buffer.from('# 1 "bad.c"\nint f(void) { return x; }\n');
     const [h1, t1] = split(1, ['argv-gcc', '-c', 'bad.c', '-o', 'bad.o'], bad);
