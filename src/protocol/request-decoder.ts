@@ -25,6 +25,8 @@ export type CompileRequest = {
    * written to the compiler without first being copied into one buffer.
    */
   bodyChunks?: readonly Buffer[];
+  /** The body went to streamBody()'s sink as it arrived: `body` and `bodyChunks` are empty. */
+  bodyStreamed?: boolean;
   /** Version 3: the client's working directory. */
   cwd?: string;
   /** Version 3: the files and links, as sent. */
@@ -66,6 +68,8 @@ export class RequestDecoder {
   #files: PumpEntry[] = [];
   #name = '';
   #fileBytes = 0;
+  #sink: ((piece: Buffer) => void) | undefined;
+  #sunk = 0;
 
   constructor(limits: RequestLimits = defaultLimits) {
     this.#limits = limits;
@@ -99,6 +103,42 @@ export class RequestDecoder {
    */
   get awaitingBody(): boolean {
     return this.#phase === 'doti' || this.#phase === 'doti-body';
+  }
+
+  /**
+   * From now on, hands a protocol 0-1 body to `sink` piece by piece as it
+   * arrives (what is buffered first) instead of keeping it: a big source
+   * then lives only as long as it takes to pass it on. Only while
+   * awaitingBody; returns whether it took effect.
+   */
+  streamBody(sink: (piece: Buffer) => void): boolean {
+    if (!this.awaitingBody || this.#version > 1 || this.#sink) return false;
+    this.#sink = sink;
+    if (this.#phase === 'doti-body') this.#flushToSink();
+    return true;
+  }
+
+  /** In doti-body with a sink: passes on what is buffered; finishes at the body's end. */
+  #flushToSink(): void {
+    const sink = this.#sink!;
+    const left = this.#bodyLength - this.#sunk;
+    if (this.#buffered > left) {
+      throw new ProtocolError(`${this.#buffered - left} unexpected bytes after the DOTI body`);
+    }
+    for (const piece of this.#chunks) if (piece.length > 0) sink(piece);
+    this.#sunk += this.#buffered;
+    this.#chunks = [];
+    this.#buffered = 0;
+    if (this.#sunk === this.#bodyLength) {
+      this.#request = {
+        version: this.#version,
+        args: this.#args,
+        body: Buffer.alloc(0),
+        bodyChunks: [],
+        bodyStreamed: true,
+      };
+      this.#phase = 'done';
+    }
   }
 
   /**
@@ -314,6 +354,10 @@ export class RequestDecoder {
         return true;
       }
       case 'doti-body': {
+        if (this.#sink) {
+          this.#flushToSink();
+          return false;
+        }
         if (this.#buffered < this.#bodyLength) return false;
         if (this.#buffered > this.#bodyLength) {
           throw new ProtocolError(

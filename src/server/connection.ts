@@ -34,7 +34,7 @@ export function peerName(peer: Peer): string {
 function readRequest(
   conv: Conversation,
   ctx: ServerContext,
-  onArgs: (version: number, args: readonly string[]) => void,
+  onArgs: (version: number, args: readonly string[]) => Promise<EarlyJob | undefined>,
 ): Promise<CompileRequest | undefined> {
   const { logger, stats, config } = ctx;
   const decoder = new RequestDecoder(config.limits);
@@ -42,7 +42,9 @@ function readRequest(
   return new Promise((resolve) => {
     let timer: NodeJS.Timeout | undefined;
     let argsSeen = false;
+    let finished = false;
     const finish = (request: CompileRequest | undefined) => {
+      finished = true;
       clearTimeout(timer);
       conv.input.off('data', onData);
       conv.input.off('end', onEnd);
@@ -71,7 +73,19 @@ function readRequest(
           finish(request);
         } else if (!argsSeen && decoder.awaitingBody) {
           argsSeen = true;
-          onArgs(decoder.version, decoder.args);
+          // A plain body then goes to the early-started compiler as it
+          // arrives, not kept here until the request is complete.
+          void onArgs(decoder.version, decoder.args).then((early) => {
+            if (!early || finished) return;
+            try {
+              decoder.streamBody((piece) => early.stream(piece));
+            } catch (err) {
+              // Bytes past the body: the request is bad, as push() would have said.
+              logger.error(`client: ${who} bad request: ${(err as Error).message}`);
+              stats.count('REJ_BAD_REQ');
+              finish(undefined);
+            }
+          });
         }
       } catch (err) {
         const why = err instanceof ProtocolError ? err.message : String(err);
@@ -118,6 +132,7 @@ export async function serveConnection(conv: Conversation, ctx: ServerContext): P
         logger.warning(`client: ${who} early start failed: ${err.message}`);
         return undefined;
       });
+      return early;
     });
     if (!request) {
       void early?.then((e) => e?.discard());

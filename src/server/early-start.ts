@@ -12,8 +12,10 @@
 // "<stdin>" instead of a temporary file's name).
 //
 // A started compiler holds no job slot: it waits on the pipe without using
-// the CPU, and the source is written only once the job has a slot, so
-// --jobs still bounds the compilers at work. At most --jobs compilers wait
+// the CPU. A plain source is written into the pipe as it arrives (gcc reads
+// its input to EOF before it compiles, and the daemon keeps no copy), but
+// the pipe is closed — EOF, and the compile begins — only once the job has a
+// slot, so --jobs still bounds the compilers at work. At most --jobs compilers wait
 // like this at once; past that, jobs start the usual way. Anything that goes
 // wrong before the source is written (the client leaves, the body is bad,
 // the queue is full, the pipe could not be made) ends the started compiler,
@@ -54,11 +56,20 @@ export type EarlyJob = Readonly<{
   dir: JobDir;
   argv: readonly string[];
   /**
-   * Writes the (decoded) source into the compiler's input and resolves with
-   * its result; undefined if the compiler could not be started this way
-   * (the job then runs the usual way, in a new job directory).
+   * A piece of a plain source as it arrives (request-decoder's streamBody):
+   * it goes into the pipe at once, and the compiler, which reads its input
+   * to EOF before it compiles anything, keeps it. No EOF before feed().
    */
-  feed: (source: readonly Buffer[]) => Promise<RunResult | undefined>;
+  stream: (piece: Buffer) => void;
+  /**
+   * Writes the rest of the (decoded) source, closes the pipe (EOF) and
+   * resolves with the compiler's result; undefined if the compiler could not
+   * be started this way (the job then runs the usual way: takeBack() gives
+   * what was streamed).
+   */
+  feed: (rest: readonly Buffer[]) => Promise<RunResult | undefined>;
+  /** After feed() resolved undefined: the streamed pieces, which no compiler took. */
+  takeBack: () => Buffer[];
   /** Ends the compiler: `reason` becomes the result's `aborted`. */
   abort: (reason: unknown) => void;
   /** Ends the compiler if it was never fed and removes the job directory. */
@@ -150,35 +161,66 @@ function begin(
   });
   let fed = false;
   let writer: Socket | undefined;
-
-  const feed = async (source: readonly Buffer[]): Promise<RunResult | undefined> => {
-    fed = true;
-    const letGo = await ready;
-    if (!letGo) {
-      await result;
-      return undefined;
-    }
+  /** Streamed pieces not yet in the pipe (it is opened once the compiler is forked). */
+  let pending: Buffer[] = [];
+  // The daemon's end of the pipe, open once the launcher says the compiler
+  // is forked; then the launcher lets go of its own end. 'started': the
+  // compiler started this way; 'gone': it did, but is gone already.
+  const opened = ready.then((letGo): 'started' | 'gone' | 'not started' => {
+    if (!letGo) return 'not started';
     let fd: number;
     try {
       // The compiler's stdin is the pipe's reader: this never blocks.
       fd = openSync(dir.input, constants.O_WRONLY | constants.O_NONBLOCK);
-    } catch {
-      // ENXIO: no reader any more, the compiler is gone; its result says why.
+    } catch (err) {
       letGo();
-      return result;
+      // ENXIO: no reader any more, the compiler is gone; its result says why.
+      if ((err as NodeJS.ErrnoException).code === 'ENXIO') return 'gone';
+      // Anything else (EMFILE...): this compiler would read an empty source.
+      // End it; the job runs the usual way.
+      kill.abort('no pipe');
+      return 'not started';
     }
     letGo();
-    unreserve();
     const w = new Socket({ fd, readable: false, writable: true });
     writer = w;
     // EPIPE if the compiler stops reading: its exit status says why.
     w.on('error', () => w.destroy());
+    for (const piece of pending) w.write(piece);
+    pending = [];
+    return 'started';
+  });
+
+  const stream = (piece: Buffer) => {
+    if (writer) {
+      if (!writer.destroyed) writer.write(piece);
+    } else pending.push(piece);
+  };
+
+  const feed = async (rest: readonly Buffer[]): Promise<RunResult | undefined> => {
+    fed = true;
+    unreserve();
+    const how = await opened;
+    if (how === 'not started') {
+      await result;
+      return undefined;
+    }
+    const w = writer;
+    if (how === 'gone' || !w || w.destroyed) return result;
     // Closed (not shut down: a FIFO is no socket) once all of it is in the
     // pipe; the compiler then reads to EOF.
-    const last = source.length - 1;
-    if (last < 0) w.destroy();
-    source.forEach((piece, i) => w.write(piece, i === last ? () => w.destroy() : undefined));
+    for (const piece of rest) w.write(piece);
+    w.write(Buffer.alloc(0), () => w.destroy());
     return result;
+  };
+
+  // Whatever happened, the daemon's end of the pipe goes with the compiler.
+  void result.then(() => void opened.then(() => writer?.destroy()));
+
+  const takeBack = () => {
+    const back = pending;
+    pending = [];
+    return back;
   };
 
   const abort = (reason: unknown) => {
@@ -189,9 +231,11 @@ function begin(
   const discard = () => {
     if (fed) return;
     fed = true;
+    writer?.destroy();
+    pending = [];
     kill.abort('discarded');
     ctx.cleanups.track(result.then(() => dir.remove()));
   };
 
-  return Object.freeze({ dir, argv, feed, abort, discard });
+  return Object.freeze({ dir, argv, stream, feed, takeBack, abort, discard });
 }

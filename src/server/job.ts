@@ -188,7 +188,8 @@ async function runJobWith(
       // No early start, or it failed before the compiler could read: the usual way.
       if (pre) {
         removeIfThere(dir.input);
-        await dir.writeInput(source);
+        // What was streamed to the compiler that never started, then the rest.
+        await dir.writeInput([...pre.takeBack(), ...source]);
       }
       run = await runCompiler(argv, {
         cwd: dir.guest,

@@ -223,3 +223,31 @@ test('a compile error and a compiler option gcc rejects come back as with a file
     await ts.stop();
   }
 });
+
+test('a 2 MB source sent in pieces streams into the started compiler: the local object', async () => {
+  const { ts, tmp } = await daemon();
+  try {
+    // One big initialized array: 2 MB of source that gcc compiles in a moment.
+    const numbers = Array.from({ length: 300_000 }, (_, i) => String((i * 7919) % 100_003));
+    const big = Buffer.from(
+      `# 1 "big.c"\nconst int table[] = {\n${numbers.join(',\n')}\n};\nint pick(int i) { return table[i]; }\n`,
+    );
+    assert.ok(big.length > 2_000_000);
+    const [head, tail] = split(1, ['argv-gcc', '-O0', '-c', 'big.c', '-o', 'big.o'], big);
+    const c = await open(ts.port, head);
+    await new Promise((r) => setTimeout(r, 100));
+    for (let at = 0; at < tail.length; at += 256 * 1024) {
+      c.socket.write(tail.subarray(at, at + 256 * 1024));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const r = parseReply(await c.reply);
+    assert.equal(r.status, 0, r.stderr.toString());
+    assert.match(r.stderr.toString(), / -x cpp-output - .*stdin=fifo/);
+    writeFileSync(join(tmp, 'big.i'), big);
+    execFileSync('gcc', ['-O0', '-c', 'big.i', '-o', 'big-local.o'], { cwd: tmp });
+    assert.ok(r.object.equals(readFileSync(join(tmp, 'big-local.o'))), 'the object of a local gcc');
+    await until('job directories removed', () => jobDirs(tmp).length === 0);
+  } finally {
+    await ts.stop();
+  }
+});

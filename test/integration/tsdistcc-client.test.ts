@@ -358,10 +358,11 @@ for (const mode of MODES)
           env,
         );
         assert.equal(run.code, 0, run.stderr);
-        // distccd writes its job line after the reply, so it may come after the client is done.
+        // distccd writes its job line after the reply, so it may come after the client is
+        // done; the other tests of this group run at the same time and may add theirs.
         await until(
           'compiled remotely',
-          () => (real.log().match(/COMPILE_OK/g) ?? []).length === before + 1,
+          () => (real.log().match(/COMPILE_OK/g) ?? []).length >= before + 1,
         );
         assert.ok(
           readFileSync(join(work, 'masq.o')).equals(localObject(['-c', 'hello.c'], 'masq-local.o')),

@@ -140,3 +140,45 @@ test('awaitingBody turns true once the last argument is in, before the DOTI body
   d.push(recorded);
   assert.equal(d.awaitingBody, false, 'a complete request waits for nothing');
 });
+
+test('streamBody hands a protocol 1 body to its sink piece by piece, whatever the split, and keeps none of it', () => {
+  const bodyAt = recorded.length - body.length - 12;
+  for (let cut = bodyAt; cut < recorded.length; cut++) {
+    for (const step of [1, 7, 64]) {
+      const d = new RequestDecoder();
+      d.push(recorded.subarray(0, cut));
+      const pieces: Buffer[] = [];
+      assert.equal(
+        d.streamBody((p) => pieces.push(p)),
+        true,
+      );
+      let done;
+      for (let at = cut; at < recorded.length; at += step) {
+        done = d.push(recorded.subarray(at, Math.min(recorded.length, at + step)));
+      }
+      assert.ok(done, `cut ${cut} step ${step}: complete`);
+      assert.equal(done.bodyStreamed, true);
+      assert.equal(done.body.length, 0);
+      assert.deepEqual(done.args, argv);
+      assert.deepEqual(Buffer.concat(pieces), body, `cut ${cut} step ${step}`);
+    }
+  }
+  // Not before the arguments are in, not for protocol 2, and bytes past the body are an error.
+  assert.equal(
+    new RequestDecoder().streamBody(() => {}),
+    false,
+  );
+  const two = new RequestDecoder();
+  two.push(request(2, argv, body).subarray(0, bodyAt));
+  assert.equal(
+    two.streamBody(() => {}),
+    false,
+  );
+  const d = new RequestDecoder();
+  d.push(recorded.subarray(0, bodyAt));
+  d.streamBody(() => {});
+  assert.throws(
+    () => d.push(Buffer.concat([recorded.subarray(bodyAt), Buffer.from('x')])),
+    ProtocolError,
+  );
+});
