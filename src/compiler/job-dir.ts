@@ -43,6 +43,15 @@ export type JobDir = Readonly<{
   remove: () => Promise<void>;
 }>;
 
+/** Unlinks a file of a job (a FIFO too) if the job made it. */
+export function unlinkIfThere(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    /* not made by this job */
+  }
+}
+
 /** Reads a file (sync when small); a missing file is an empty buffer. */
 export async function readSmallOrAsync(path: string): Promise<Buffer> {
   let fd: number;
@@ -73,13 +82,7 @@ export async function readSmallOrAsync(path: string): Promise<Buffer> {
  * a recursive removal in the thread pool.
  */
 async function removeJobDir(path: string, known: string[]): Promise<void> {
-  for (const file of known) {
-    try {
-      unlinkSync(file);
-    } catch {
-      /* not made by this job */
-    }
-  }
+  for (const file of known) unlinkIfThere(file);
   try {
     rmdirSync(path);
   } catch {

@@ -54,7 +54,6 @@ const waiting = new WeakMap<ServerContext, number>();
 
 export type EarlyJob = Readonly<{
   dir: JobDir;
-  argv: readonly string[];
   /**
    * A piece of a plain source as it arrives (request-decoder's streamBody):
    * it goes into the pipe at once, and the compiler, which reads its input
@@ -237,5 +236,5 @@ function begin(
     ctx.cleanups.track(result.then(() => dir.remove()));
   };
 
-  return Object.freeze({ dir, argv, stream, feed, takeBack, abort, discard });
+  return Object.freeze({ dir, stream, feed, takeBack, abort, discard });
 }

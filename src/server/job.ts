@@ -4,7 +4,7 @@
 
 import { preprocessedExtension, rewriteArgs, scanArgs } from '../compiler/args.js';
 import { stripRootFromDebugInfo } from '../compiler/debug-info.js';
-import { makeJobDir, readSmallOrAsync } from '../compiler/job-dir.js';
+import { makeJobDir, readSmallOrAsync, unlinkIfThere } from '../compiler/job-dir.js';
 import { fixDependencies, rewritePumpArgs, type PumpArgs } from '../compiler/pump-args.js';
 import { buildPumpTree } from '../compiler/pump-tree.js';
 import { withPipe } from '../compiler/pipe.js';
@@ -19,15 +19,6 @@ import type { ServerContext } from './context.js';
 import type { TrackedJob } from './job-board.js';
 import type { JobResultName } from './stats.js';
 import type { EarlyJob } from './early-start.js';
-import { unlinkSync } from 'node:fs';
-
-function removeIfThere(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    /* never made */
-  }
-}
 
 export type JobOutcome = {
   result: JobResultName;
@@ -187,7 +178,7 @@ async function runJobWith(
     if (!run) {
       // No early start, or it failed before the compiler could read: the usual way.
       if (pre) {
-        removeIfThere(dir.input);
+        unlinkIfThere(dir.input);
         // What was streamed to the compiler that never started, then the rest.
         await dir.writeInput([...pre.takeBack(), ...source]);
       }
