@@ -9,6 +9,7 @@ import { RequestDecoder, type CompileRequest } from '../protocol/request-decoder
 import type { ServerContext } from './context.js';
 import { AbortReason, runJob, type JobOutcome } from './job.js';
 import { startEarly, type EarlyJob } from './early-start.js';
+import { countRead } from './scavenge.js';
 
 export type Peer = Readonly<{ address?: string; port?: number }>;
 
@@ -66,6 +67,7 @@ function readRequest(
     };
     const onData = (chunk: Buffer) => {
       armTimer();
+      countRead(chunk.length);
       try {
         const request = decoder.push(chunk);
         if (request) {
@@ -78,7 +80,16 @@ function readRequest(
           void onArgs(decoder.version, decoder.args).then((early) => {
             if (!early || finished) return;
             try {
-              decoder.streamBody((piece) => early.stream(piece));
+              decoder.streamBody((piece) => {
+                if (early.stream(piece)) return;
+                // The pipe is full: the rest waits in the socket until the
+                // compiler has read this (finish() leaves input paused for
+                // serveConnection to resume).
+                conv.input.pause();
+                early.whenDrained(() => {
+                  if (!finished) conv.input.resume();
+                });
+              });
             } catch (err) {
               // Bytes past the body: the request is bad, as push() would have said.
               logger.error(`client: ${who} bad request: ${(err as Error).message}`);

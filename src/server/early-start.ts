@@ -52,6 +52,9 @@ const INPUT_PLACEHOLDER = '\0input';
 
 const waiting = new WeakMap<ServerContext, number>();
 
+/** Source kept before the pipe is open (the compiler is being forked): then the client waits. */
+const PENDING_LIMIT = 1024 * 1024;
+
 export type EarlyJob = Readonly<{
   dir: JobDir;
   /**
@@ -59,7 +62,13 @@ export type EarlyJob = Readonly<{
    * it goes into the pipe at once, and the compiler, which reads its input
    * to EOF before it compiles anything, keeps it. No EOF before feed().
    */
-  stream: (piece: Buffer) => void;
+  stream: (piece: Buffer) => boolean;
+  /**
+   * After stream() said false: calls `then` once the pipe has taken what was
+   * written (or the compiler is gone). Until then the connection should not
+   * read more: the source waits in the socket's buffers, not the daemon's.
+   */
+  whenDrained: (then: () => void) => void;
   /**
    * Writes the rest of the (decoded) source, closes the pipe (EOF) and
    * resolves with the compiler's result; undefined if the compiler could not
@@ -162,6 +171,7 @@ function begin(
   let writer: Socket | undefined;
   /** Streamed pieces not yet in the pipe (it is opened once the compiler is forked). */
   let pending: Buffer[] = [];
+  let pendingBytes = 0;
   // The daemon's end of the pipe, open once the launcher says the compiler
   // is forked; then the launcher lets go of its own end. 'started': the
   // compiler started this way; 'gone': it did, but is gone already.
@@ -187,13 +197,32 @@ function begin(
     w.on('error', () => w.destroy());
     for (const piece of pending) w.write(piece);
     pending = [];
+    pendingBytes = 0;
     return 'started';
   });
 
-  const stream = (piece: Buffer) => {
-    if (writer) {
-      if (!writer.destroyed) writer.write(piece);
-    } else pending.push(piece);
+  // A compiler that is slow to read (on a busy machine cc1 may not run for a
+  // while) would otherwise leave the rest of its source queued in the
+  // daemon: 3.4 MB for one job of a kernel build here.
+  const stream = (piece: Buffer): boolean => {
+    if (writer) return writer.destroyed || writer.write(piece);
+    pending.push(piece);
+    pendingBytes += piece.length;
+    return pendingBytes < PENDING_LIMIT;
+  };
+
+  const whenDrained = (then: () => void) => {
+    void opened.then(() => {
+      const w = writer;
+      if (!w || w.destroyed || !w.writableNeedDrain) return then();
+      const done = () => {
+        w.off('drain', done);
+        w.off('close', done);
+        then();
+      };
+      w.on('drain', done);
+      w.on('close', done);
+    });
   };
 
   const feed = async (rest: readonly Buffer[]): Promise<RunResult | undefined> => {
@@ -236,5 +265,5 @@ function begin(
     ctx.cleanups.track(result.then(() => dir.remove()));
   };
 
-  return Object.freeze({ dir, stream, feed, takeBack, abort, discard });
+  return Object.freeze({ dir, stream, whenDrained, feed, takeBack, abort, discard });
 }

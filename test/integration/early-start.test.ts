@@ -61,11 +61,14 @@ const jobDirs = (tmp: string) => readdirSync(tmp).filter((n) => n.startsWith('ts
 async function daemon(...flags: string[]) {
   const tmp = openTempDir('tsdistcc-early-');
   const mark = join(tmp, 'started');
+  const gate = join(tmp, 'gate');
   const ts = await startTsdistccd(['--allow', '127.0.0.1', ...flags, ...WHITELIST], {
     TMPDIR: tmp,
     ARGV_GCC_MARK: mark,
+    GATED_GCC_MARK: mark,
+    GATED_GCC_GATE: gate,
   });
-  return { ts, tmp, mark };
+  return { ts, tmp, mark, gate };
 }
 
 test('gcc starts before the source is in, reads it from a pipe, and gives the local object (protocol 1 and 2)', async () => {
@@ -246,6 +249,39 @@ test('a 2 MB source sent in pieces streams into the started compiler: the local 
     writeFileSync(join(tmp, 'big.i'), big);
     execFileSync('gcc', ['-O0', '-c', 'big.i', '-o', 'big-local.o'], { cwd: tmp });
     assert.ok(r.object.equals(readFileSync(join(tmp, 'big-local.o'))), 'the object of a local gcc');
+    await until('job directories removed', () => jobDirs(tmp).length === 0);
+  } finally {
+    await ts.stop();
+  }
+});
+
+test('a compiler slow to read: the daemon stops reading the source, which waits in the socket, and the object is right', async () => {
+  const { ts, tmp, mark, gate } = await daemon();
+  try {
+    // 64 MB of blank lines: more than loopback's socket buffers (32 MB + 4 MB
+    // at most here) and the pipe (1 MB) hold, so the client can only hand
+    // all of it over if the daemon keeps what the compiler does not read.
+    const big = Buffer.alloc(64 * 1024 * 1024, 0x0a);
+    big.write('# 1 "slow.c"\nint slow(void) { return 42; }\n');
+    const [head, tail] = split(1, ['gated-gcc', '-c', 'slow.c', '-o', 'slow.o'], big);
+    const c = await open(ts.port, head);
+    await until('the compiler started', () => existsSync(mark));
+    c.socket.write(tail);
+    // Whatever the daemon reads, it can only keep: the compiler reads nothing.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.ok(
+      c.socket.writableLength > 16 * 1024 * 1024,
+      `the client still holds most of the source (${c.socket.writableLength} bytes unsent)`,
+    );
+    writeFileSync(gate, '');
+    const r = parseReply(await c.reply);
+    assert.equal(r.status, 0, r.stderr.toString());
+    writeFileSync(join(tmp, 'slow.i'), big);
+    execFileSync('gcc', ['-c', 'slow.i', '-o', 'slow-local.o'], { cwd: tmp });
+    assert.ok(
+      r.object.equals(readFileSync(join(tmp, 'slow-local.o'))),
+      'the object of a local gcc',
+    );
     await until('job directories removed', () => jobDirs(tmp).length === 0);
   } finally {
     await ts.stop();
