@@ -23,8 +23,13 @@ export function compilerPath(env: NodeJS.ProcessEnv, chroot?: string): string {
     .join(':');
 }
 
-/** The daemon's own service-manager variables, which compilers must not see. */
+/**
+ * The daemon's own service-manager variables, which compilers must not see,
+ * and the malloc setting of its #! line (src/bin/tsdistccd.ts), which is for
+ * the daemon's threads, not for compilers.
+ */
 const DAEMON_ONLY = [
+  'MALLOC_ARENA_MAX',
   'NOTIFY_SOCKET',
   'WATCHDOG_USEC',
   'WATCHDOG_PID',
