@@ -13,11 +13,10 @@ import {
   mkdtempSync,
   openSync,
   readSync,
-  rmdirSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { open, readFile, rm } from 'node:fs/promises';
+import { open, readFile, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Up to this size a file is read or written in the event loop. */
@@ -79,12 +78,15 @@ export async function readSmallOrAsync(path: string): Promise<Buffer> {
 /**
  * Unlinks the files a job is known to make, then the directory; only if the
  * compiler left others (-save-temps, -fstack-usage...) does it fall back to
- * a recursive removal in the thread pool.
+ * a recursive removal. The rmdir goes to the thread pool: it takes the lock
+ * of $TMPDIR, which every other job's mkdtemp and the compilers' own temporary files
+ * want too, and under a -j4 build it waited ~2 ms a job in the event loop
+ * (0.13 ms alone).
  */
 async function removeJobDir(path: string, known: string[]): Promise<void> {
   for (const file of known) unlinkIfThere(file);
   try {
-    rmdirSync(path);
+    await rmdir(path);
   } catch {
     await rm(path, { recursive: true, force: true, maxRetries: 3 });
   }
