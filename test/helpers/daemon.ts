@@ -79,9 +79,11 @@ export async function startTsdistccd(
   env: NodeJS.ProcessEnv = {},
   /** A command to run the daemon under, e.g. `['prlimit', '--nofile=64:64', '--']`. */
   wrapper: string[] = [],
+  /** Run the daemon's file itself, so its #! line picks node and its flags. */
+  { asItsFile = false }: { asItsFile?: boolean } = {},
 ): Promise<RunningDaemon> {
   const argv = [
-    process.execPath,
+    ...(asItsFile ? [] : [process.execPath]),
     DAEMON_BIN,
     '--no-detach',
     '--log-stderr',

@@ -5,48 +5,30 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openTempDir } from '../helpers/daemon.js';
-import { DAEMON_BIN, FIXTURE_BIN, ROOT } from '../helpers/paths.js';
-import { until } from '../helpers/wait.js';
+import { openTempDir, startTsdistccd } from '../helpers/daemon.js';
+import { ROOT } from '../helpers/paths.js';
 import { compileRaw } from '../helpers/client.js';
 
 test('run as its own file, tsdistccd has its #! settings; its compilers get no MALLOC_ARENA_MAX', async () => {
-  const child = spawn(
-    DAEMON_BIN,
-    [
-      '--no-detach',
-      '--log-stderr',
-      '--listen',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--allow',
-      '127.0.0.1',
-      '--whitelist-dir',
-      `${ROOT}test/fixtures/whitelist`,
-    ],
-    {
-      env: { ...process.env, DISTCCD_PATH: `${FIXTURE_BIN}:/usr/bin:/bin` },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
+  const ts = await startTsdistccd(
+    ['--allow', '127.0.0.1', '--whitelist-dir', `${ROOT}test/fixtures/whitelist`],
+    {},
+    [],
+    { asItsFile: true },
   );
-  let log = '';
-  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
   try {
-    await until('listening', () => /listening on [^ ]+:\d+/.test(log));
-    const port = Number(/listening on [^ ]+:(\d+)/.exec(log)![1]);
-    const argv = readFileSync(`/proc/${child.pid}/cmdline`, 'latin1').split('\0');
-    const environ = readFileSync(`/proc/${child.pid}/environ`, 'latin1').split('\0');
+    const argv = readFileSync(`/proc/${ts.child.pid}/cmdline`, 'latin1').split('\0');
+    const environ = readFileSync(`/proc/${ts.child.pid}/environ`, 'latin1').split('\0');
     assert.match(argv[0]!, /node/);
     assert.ok(argv.includes('--max-semi-space-size=2'), argv.join(' '));
     assert.ok(argv.includes('--v8-pool-size=1'), argv.join(' '));
     assert.ok(environ.includes('MALLOC_ARENA_MAX=2'), 'the daemon itself has it');
 
     const source = Buffer.from('# 1 "e.c"\nint e(void) { return 1; }\n');
-    const r = await compileRaw(port, ['env-gcc', '-c', 'e.c', '-o', 'e.o'], source);
+    const r = await compileRaw(ts.port, ['env-gcc', '-c', 'e.c', '-o', 'e.o'], source);
     assert.equal(r.status, 0, r.stderr.toString());
     assert.match(r.stderr.toString(), /^env: MALLOC_ARENA_MAX=unset$/m);
     const dir = openTempDir('tsdistcc-memory-');
@@ -54,6 +36,6 @@ test('run as its own file, tsdistccd has its #! settings; its compilers get no M
     execFileSync('gcc', ['-c', 'e.i', '-o', 'e.o'], { cwd: dir });
     assert.ok(r.object.equals(readFileSync(join(dir, 'e.o'))), 'the object of a local gcc');
   } finally {
-    child.kill('SIGTERM');
+    await ts.stop();
   }
 });
