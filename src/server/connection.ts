@@ -81,7 +81,9 @@ function readRequest(
             if (!early || finished) return;
             try {
               decoder.streamBody((piece) => {
-                if (early.stream(piece)) return;
+                // Past a full pipe, pieces already read just queue behind it:
+                // one pause and one wait per fill.
+                if (early.stream(piece) || conv.input.isPaused()) return;
                 // The pipe is full: the rest waits in the socket until the
                 // compiler has read this (finish() leaves input paused for
                 // serveConnection to resume).
