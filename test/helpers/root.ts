@@ -1,33 +1,18 @@
-// A Debian root made by debootstrap, for --chroot tests, kept between runs
-// in /var/tmp (about 80 s and 460 MB to make). 64-bit: the machines these
-// tests run on refuse 32-bit executables (see the i686 notes in README).
+// The Debian i386 root the --chroot tests use (the i686 instance's root), with
+// gcc, Debian's distcc and makepkg. scripts/make-test-root.sh makes it before
+// the tests (.ci/run calls it), so that no test reaches the network; it is
+// kept between runs in /var/tmp.
 
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 
-export const ROOT_DIR = '/var/tmp/tsdistcc-test-root/bookworm-amd64';
+export const ROOT_DIR = '/var/tmp/tsdistcc-test-root/bookworm-i386';
+/** The root's own compiler's name, as Debian's distcc inside it sends it. */
+export const ROOT_GCC = 'i686-linux-gnu-gcc';
 
-function mirror(): string {
-  return 'http://deb.debian.org/debian';
-}
-
-/** Why a root can't be had here, or undefined when one is ready. */
+/** Why the root can't be used here, or undefined when it is ready. */
 export function ensureRoot(): string | undefined {
-  if (existsSync(`${ROOT_DIR}/usr/bin/gcc`)) return undefined;
-  if (process.getuid?.() !== 0) return 'making a root with debootstrap needs root';
-  if (!existsSync('/usr/sbin/debootstrap')) return 'debootstrap is not installed';
-  const tmp = `${ROOT_DIR}.partial`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  try {
-    execFileSync(
-      '/usr/sbin/debootstrap',
-      ['--variant=minbase', '--include=gcc,libc6-dev', 'bookworm', tmp, mirror()],
-      { stdio: ['ignore', 'ignore', 'pipe'], timeout: 600_000 },
-    );
-  } catch (err) {
-    return `debootstrap failed: ${(err as Error).message}`;
-  }
-  renameSync(tmp, ROOT_DIR);
+  if (process.getuid?.() !== 0) return 'entering the i386 root needs root';
+  if (!existsSync(`${ROOT_DIR}/usr/bin/distcc`))
+    return `no i386 root at ${ROOT_DIR}: make it with scripts/make-test-root.sh (.ci/run does)`;
   return undefined;
 }

@@ -1,6 +1,10 @@
-// Compilers in a root of their own (--chroot), with a personality, as the
-// unprivileged user, and in a bubblewrap sandbox. Needs: root, debootstrap
-// (a Debian root is made once and kept), bubblewrap, gcc.
+// The i686 instance: compilers in a root of their own (--chroot, here a real
+// Debian i386 root), with the linux32 personality, as the unprivileged user,
+// and in a bubblewrap sandbox; Debian's distcc client inside that root
+// (linux32 chroot, and schroot with etc/schroot's example profile) builds
+// through it; a native and an i686 instance side by side on 3632 and 3692.
+// Needs: root, debootstrap (the root is made once and kept), a kernel that
+// runs 32-bit code, bubblewrap, schroot, iproute2, gcc, Debian's distcc.
 
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,14 +16,15 @@ import {
   mkdirSync,
   readFileSync,
   readdirSync,
+  rmSync,
   writeFileSync,
 } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { compileRaw, exchange } from '../helpers/client.js';
-import { startTsdistccd } from '../helpers/daemon.js';
+import { compileRaw, exchange, runClient, type ClientRun } from '../helpers/client.js';
+import { openTempDir, startTsdistccd, type RunningDaemon } from '../helpers/daemon.js';
 import { DAEMON_BIN, FIXTURE_BIN, ROOT } from '../helpers/paths.js';
-import { ensureRoot, ROOT_DIR } from '../helpers/root.js';
+import { ensureRoot, ROOT_DIR, ROOT_GCC } from '../helpers/root.js';
 import { until } from '../helpers/wait.js';
 import { parseReply, request } from '../helpers/wire.js';
 
@@ -35,11 +40,44 @@ before(() => {
   copyFileSync(join(FIXTURE_BIN, 'probe-cc'), join(ROOT_DIR, 'usr/local/bin/probe-cc'));
   execFileSync('chmod', ['755', join(ROOT_DIR, 'usr/local/bin/probe-cc')]);
   mkdirSync(join(ROOT_DIR, 'usr/lib/tsdistcc'), { recursive: true });
-  for (const name of ['probe-cc', 'x86_64-linux-gnu-gcc']) {
-    const entry = join(ROOT_DIR, 'usr/lib/tsdistcc', name);
-    writeFileSync(entry, '#!/bin/sh\nexit 1\n', { mode: 0o755 });
-  }
+  writeFileSync(join(ROOT_DIR, 'usr/lib/tsdistcc/probe-cc'), '#!/bin/sh\nexit 1\n', {
+    mode: 0o755,
+  });
 });
+
+const I386 = /^ELF 32-bit LSB relocatable, Intel 80386/;
+const X86_64 = /^ELF 64-bit LSB relocatable, x86-64/;
+
+/** What file(1) says of `path`. */
+function fileKind(path: string): string {
+  return execFileSync('file', ['-b', path], { encoding: 'utf8' });
+}
+
+/** A fresh directory under the root's /tmp: [its path on the host, inside]. */
+function dirInRoot(name: string): [string, string] {
+  const inside = `/tmp/${name}-${process.pid}`;
+  const host = join(ROOT_DIR, inside);
+  rmSync(host, { recursive: true, force: true });
+  mkdirSync(host, { recursive: true });
+  return [host, inside];
+}
+
+/** Compiles `text` as `file` with the root's gcc under linux32; the host path of the object. */
+function localInRoot(name: string, file: string, text: Buffer | string, flags: string[]): string {
+  const [host, inside] = dirInRoot(name);
+  writeFileSync(join(host, file), text);
+  execFileSync('linux32', [
+    'chroot',
+    ROOT_DIR,
+    'gcc',
+    ...flags,
+    '-c',
+    `${inside}/${file}`,
+    '-o',
+    `${inside}/local.o`,
+  ]);
+  return join(host, 'local.o');
+}
 
 function probe(stderr: Buffer): Record<string, string> {
   const line = /probe: (.*)/.exec(stderr.toString())?.[1] ?? '';
@@ -72,27 +110,14 @@ test('--chroot --personality linux32 --user nobody: the compiler runs inside the
     );
     assert.equal(p.tmpdir, p.cwd, "the compiler's TMPDIR is its job directory");
     assert.equal(p.rootrw, 'no');
-    // Same object as the root's own compiler makes of the same input.
-    mkdirSync(join(ROOT_DIR, 'tmp', 'probe-local'), { recursive: true });
-    writeFileSync(join(ROOT_DIR, 'tmp/probe-local/x.i'), source);
-    execFileSync('chroot', [
-      ROOT_DIR,
-      'x86_64-linux-gnu-gcc',
-      '-c',
-      '/tmp/probe-local/x.i',
-      '-o',
-      '/tmp/probe-local/x.o',
-    ]);
+    // Same object as the root's own compiler makes of the same input: 32-bit.
     const fromGcc = parseReply(
-      (
-        await exchange(
-          ts.port,
-          request(1, ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'], source),
-        )
-      ).reply,
+      (await exchange(ts.port, request(1, [ROOT_GCC, '-c', 'x.c', '-o', 'x.o'], source))).reply,
     );
     assert.equal(fromGcc.status, 0, fromGcc.stderr.toString());
-    assert.deepEqual(fromGcc.object, execFileSync('cat', [join(ROOT_DIR, 'tmp/probe-local/x.o')]));
+    const local = localInRoot('probe-local', 'x.i', source, []);
+    assert.ok(fromGcc.object.equals(readFileSync(local)), 'same object as the root gcc');
+    assert.match(fileKind(local), I386);
     // Only this test's: another run sharing the cached root may have its own in flight.
     await until('job directories removed from the root', () =>
       readdirSync(join(ROOT_DIR, 'tmp')).every((n) => !n.startsWith('tsdistccd_') || before.has(n)),
@@ -104,7 +129,7 @@ test('--chroot --personality linux32 --user nobody: the compiler runs inside the
 
 test('with --chroot, compilers are whitelisted by the root, not by the host', async (t) => {
   if (noRoot) return t.skip(noRoot);
-  // The host's /usr/lib/distcc has x86_64-linux-gnu-gcc and cc; the root's whitelist has no cc.
+  // The host's /usr/lib/distcc has cc; the root's (Debian's distcc, i386) has no cc.
   const ts = await startTsdistccd([
     '--allow',
     '127.0.0.1',
@@ -151,7 +176,7 @@ test('--sandbox bwrap: no network, / read-only, only the job directory writable 
   }
 });
 
-test('--sandbox bwrap with --chroot: the root read-only as /', async (t) => {
+test('--sandbox bwrap with --chroot --personality linux32: the root read-only as /, no network, i686, as nobody; a 32-bit object', async (t) => {
   if (noRoot) return t.skip(noRoot);
   if (!hasBwrap) return t.skip('bubblewrap is not installed');
   const ts = await startTsdistccd([
@@ -159,18 +184,44 @@ test('--sandbox bwrap with --chroot: the root read-only as /', async (t) => {
     '127.0.0.1',
     '--chroot',
     ROOT_DIR,
+    '--personality',
+    'linux32',
     '--sandbox',
     'bwrap',
     '--user',
     'nobody',
   ]);
   try {
-    const r = await compileRaw(ts.port, ['probe-cc', '-c', 'x.c', '-o', 'x.o'], source);
+    const r = await compileRaw(ts.port, ['probe-cc', '-O2', '-c', 'x.c', '-o', 'x.o'], source);
     assert.equal(r.status, 0, r.stderr.toString());
     const p = probe(r.stderr);
     assert.equal(p.ifaces, 'lo,');
     assert.equal(p.rootrw, 'no');
-    assert.equal(p.machine, 'x86_64');
+    assert.equal(p.machine, 'i686');
+    assert.equal(p.uid, execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
+    assert.ok(r.object.equals(readFileSync(localInRoot('bwrap-local', 'x.i', source, ['-O2']))));
+  } finally {
+    await ts.stop();
+  }
+});
+
+test("--chroot without --personality: the compiler sees the host machine (x86_64) but is the root's", async (t) => {
+  if (noRoot) return t.skip(noRoot);
+  const ts = await startTsdistccd([
+    '--allow',
+    '127.0.0.1',
+    '--chroot',
+    ROOT_DIR,
+    '--user',
+    'nobody',
+  ]);
+  try {
+    const r = await compileRaw(ts.port, ['probe-cc', '-c', 'x.c', '-o', 'x.o'], source);
+    assert.equal(r.status, 0, r.stderr.toString());
+    assert.equal(probe(r.stderr).machine, 'x86_64');
+    const [host] = dirInRoot('nopers');
+    writeFileSync(join(host, 'x.o'), r.object);
+    assert.match(fileKind(join(host, 'x.o')), I386);
   } finally {
     await ts.stop();
   }
@@ -217,7 +268,7 @@ test('--chroot --user nobody: gcc started early inside the root reads its source
     'nobody',
   ]);
   try {
-    const argv = ['x86_64-linux-gnu-gcc', '-O2', '-c', 'x.c', '-o', 'x.o'];
+    const argv = [ROOT_GCC, '-O2', '-c', 'x.c', '-o', 'x.o'];
     const whole = request(1, argv, source);
     const at = whole.length - source.length - 12;
     const chunks: Buffer[] = [];
@@ -243,19 +294,142 @@ test('--chroot --user nobody: gcc started early inside the root reads its source
     await closed;
     const r = parseReply(Buffer.concat(chunks));
     assert.equal(r.status, 0, r.stderr.toString());
-    mkdirSync(join(ROOT_DIR, 'tmp', 'early-local'), { recursive: true });
-    writeFileSync(join(ROOT_DIR, 'tmp/early-local/x.i'), source);
-    execFileSync('chroot', [
-      ROOT_DIR,
-      'gcc',
-      '-O2',
-      '-c',
-      '/tmp/early-local/x.i',
-      '-o',
-      '/tmp/early-local/x.o',
-    ]);
-    assert.ok(r.object.equals(readFileSync(join(ROOT_DIR, 'tmp/early-local/x.o'))));
+    assert.ok(r.object.equals(readFileSync(localInRoot('early-local', 'x.i', source, ['-O2']))));
   } finally {
     await ts.stop();
+  }
+});
+
+// A program with the size of long in it: 4 in the i386 root, 8 natively.
+const hello = '#include <stdio.h>\nint main(void) { printf("%zu\\n", sizeof(long)); return 0; }\n';
+
+const i686Args = ['--chroot', ROOT_DIR, '--personality', 'linux32', '--user', 'nobody'];
+
+/**
+ * Debian's distcc client inside the root compiles `hello` through `hosts`,
+ * started by `enter` (e.g. `linux32 chroot ROOT`); the host paths of the
+ * object it got and of the root gcc's own object of the same file.
+ */
+async function distccInRoot(
+  enter: string[],
+  hosts: string,
+  name: string,
+): Promise<{ remote: string; local: string; run: ClientRun }> {
+  const [host, inside] = dirInRoot(name);
+  mkdirSync(join(host, '.distcc'));
+  writeFileSync(join(host, 'hello.c'), hello);
+  const [command, ...rest] = enter;
+  const run = await runClient(
+    command!,
+    [...rest, 'distcc', 'gcc', '-O2', '-c', `${inside}/hello.c`, '-o', `${inside}/hello.o`],
+    hosts,
+    '/',
+    { DISTCC_DIR: `${inside}/.distcc` },
+  );
+  const local = localInRoot(`${name}-local`, 'hello.c', hello, ['-O2']);
+  return { remote: join(host, 'hello.o'), local, run };
+}
+
+test("Debian's distcc inside the i386 root (linux32 chroot) compiles through the i686 instance: a 32-bit object, the root gcc's own", async (t) => {
+  if (noRoot) return t.skip(noRoot);
+  const ts = await startTsdistccd(['--allow', '127.0.0.1', '--log-level', 'info', ...i686Args]);
+  try {
+    const { remote, local, run } = await distccInRoot(
+      ['linux32', 'chroot', ROOT_DIR],
+      `127.0.0.1:${ts.port}`,
+      'client-in-root',
+    );
+    assert.equal(run.code, 0, run.stderr);
+    // It went through the daemon (fallback is off), by the root's compiler name.
+    await ts.waitForLog(new RegExp(`COMPILE_OK .* ${ROOT_GCC} /tmp/client-in-root-\\d+/hello\\.c`));
+    assert.match(fileKind(remote), I386);
+    assert.ok(readFileSync(remote).equals(readFileSync(local)), 'same object as the root gcc');
+  } finally {
+    await ts.stop();
+  }
+});
+
+test('the same through schroot -p with the example profile (etc/schroot/chroot.d/arch32)', async (t) => {
+  if (noRoot) return t.skip(noRoot);
+  if (!existsSync('/usr/bin/schroot')) return t.skip('schroot is not installed');
+  // The example, pointed at the test root; root may use it (root-users=root).
+  const name = `tsdistcc-test-${process.pid}`;
+  const profile = readFileSync(`${ROOT}etc/schroot/chroot.d/arch32`, 'utf8')
+    .replace(/^\[arch32\]$/m, `[${name}]`)
+    .replace(/^directory=.*$/m, `directory=${ROOT_DIR}`);
+  assert.match(profile, /^personality=linux32$/m);
+  const conf = `/etc/schroot/chroot.d/${name}`;
+  writeFileSync(conf, profile);
+  const ts = await startTsdistccd(['--allow', '127.0.0.1', '--log-level', 'info', ...i686Args]);
+  try {
+    const uname = execFileSync(
+      'schroot',
+      ['-c', name, '-p', '--directory', '/', '--', 'uname', '-m'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(uname.trim(), 'i686');
+    const { remote, local, run } = await distccInRoot(
+      ['schroot', '-c', name, '-p', '--directory', '/', '--'],
+      `127.0.0.1:${ts.port}`,
+      'client-schroot',
+    );
+    assert.equal(run.code, 0, run.stderr);
+    await ts.waitForLog(new RegExp(`COMPILE_OK .* ${ROOT_GCC} /tmp/client-schroot-\\d+/hello\\.c`));
+    assert.match(fileKind(remote), I386);
+    assert.ok(readFileSync(remote).equals(readFileSync(local)), 'same object as the root gcc');
+  } finally {
+    await ts.stop();
+    rmSync(conf, { force: true });
+  }
+});
+
+test('a native instance on 3632 and the i686 instance on 3692 side by side (a network namespace of their own): each gives its own architecture', async (t) => {
+  if (noRoot) return t.skip(noRoot);
+  // Only loopback in it, so the stock ports are free whatever this host runs.
+  const ns = `tsdchroot${process.pid % 100000}`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  const daemons: RunningDaemon[] = [];
+  try {
+    execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    const inNs = ['ip', 'netns', 'exec', ns];
+    const common = ['--allow', '127.0.0.1', '--log-level', 'info'];
+    daemons.push(await startTsdistccd([...common, '--port', '3632'], {}, inNs));
+    daemons.push(await startTsdistccd([...common, '--port', '3692', ...i686Args], {}, inNs));
+    const [native, i686] = daemons as [RunningDaemon, RunningDaemon];
+    assert.equal(native.port, 3632);
+    assert.equal(i686.port, 3692);
+
+    const work = openTempDir('tsdistcc-side-by-side-');
+    writeFileSync(join(work, 'hello.c'), hello);
+    const nativeRun = await runClient(
+      'ip',
+      ['netns', 'exec', ns, 'distcc', 'gcc', '-O2', '-c', 'hello.c', '-o', 'remote.o'],
+      '127.0.0.1:3632',
+      work,
+    );
+    assert.equal(nativeRun.code, 0, nativeRun.stderr);
+    execFileSync('gcc', ['-O2', '-c', 'hello.c', '-o', 'local.o'], { cwd: work });
+    assert.match(fileKind(join(work, 'remote.o')), X86_64);
+    assert.ok(readFileSync(join(work, 'remote.o')).equals(readFileSync(join(work, 'local.o'))));
+
+    const { remote, local, run } = await distccInRoot(
+      [...inNs, 'linux32', 'chroot', ROOT_DIR],
+      '127.0.0.1:3692',
+      'side-by-side',
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(fileKind(remote), I386);
+    assert.ok(readFileSync(remote).equals(readFileSync(local)));
+    // Each job went to its own instance.
+    assert.match(native.log(), /COMPILE_OK .* x86_64-linux-gnu-gcc hello\.c/);
+    assert.doesNotMatch(native.log(), new RegExp(ROOT_GCC));
+    await i686.waitForLog(new RegExp(`COMPILE_OK .* ${ROOT_GCC} /tmp/side-by-side-`));
+    assert.doesNotMatch(i686.log(), /x86_64-linux-gnu-gcc/);
+    rmSync(work, { recursive: true, force: true });
+  } finally {
+    await Promise.all(daemons.map((d) => d.stop()));
+    execFileSync('ip', ['netns', 'del', ns]);
   }
 });

@@ -6,8 +6,8 @@
 // directory of that user, as /var/log/tsdistccd) to the user; without any
 // one of them, something of that fails. systemd itself is not PID 1 here, so
 // the rest of the sandbox is checked by systemd-analyze (units.test.ts).
-// Needs: root, setpriv (util-linux), debootstrap (a Debian root is made once
-// and kept, as for the chroot tests), gcc.
+// Needs: root, setpriv (util-linux), debootstrap (the Debian i386 root is made
+// once and kept, as for the chroot tests), gcc.
 
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -67,6 +67,8 @@ type Outcome = {
   machine?: string;
   uid?: string;
   warning: boolean;
+  /** The object is 32-bit x86 (ELFCLASS32, EM_386): the root's i386 gcc made it. */
+  i386: boolean;
   logGiven: boolean;
   log: string;
 };
@@ -120,6 +122,7 @@ async function attempt(caps: string[]): Promise<Outcome> {
     started: false,
     compiled: false,
     warning: false,
+    i386: false,
     logGiven: false,
     log: '',
   };
@@ -130,6 +133,7 @@ async function attempt(caps: string[]): Promise<Outcome> {
       const r = await compileRaw(port, ['probe-cc', '-Wall', '-c', 'x.c', '-o', 'x.o'], source);
       const err = r.stderr.toString();
       outcome.compiled = r.status === 0 && r.object.length > 0;
+      outcome.i386 = outcome.compiled && r.object[4] === 1 && r.object.readUInt16LE(18) === 3;
       outcome.machine = /machine=(\S+)/.exec(err)?.[1];
       outcome.uid = /uid=(\d+)/.exec(err)?.[1];
       outcome.warning = /control reaches end of non-void function/.test(err);
@@ -154,6 +158,7 @@ test('with the i686 unit capabilities, a compiler runs in the root as i686, as t
   assert.ok(o.started, o.log);
   assert.ok(o.compiled, o.log);
   assert.equal(o.machine, 'i686');
+  assert.ok(o.i386, 'a 32-bit x86 object');
   assert.equal(o.uid, String(nobody.uid));
   assert.ok(o.warning, `the compiler's warning did not come back:\n${o.log}`);
   assert.ok(o.logGiven, `the log file was not given to the user:\n${o.log}`);
