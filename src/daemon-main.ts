@@ -36,6 +36,8 @@ tsdistcc is free software under the GNU General Public License, version 2 or lat
 
 /** Datagrams (syslog, sd_notify) go through one helper process. */
 let datagrams: DatagramSender | undefined;
+/** Read when this module loads, before root is dropped: what a SIGHUP re-read checks --chroot by. */
+const STARTED_AS_ROOT = process.getuid?.() === 0;
 function datagramSender(): DatagramSender {
   datagrams ??= new DatagramSender((msg) => process.stderr.write(`tsdistccd: ${msg}\n`));
   return datagrams;
@@ -206,10 +208,11 @@ async function reload(
   ctx: ServerContext,
   cli: RawDaemonOptions,
   env: NodeJS.ProcessEnv,
+  startedAsRoot: boolean,
 ): Promise<void> {
   const { logger } = ctx;
   try {
-    const next = await loadDaemonConfig({ cli, env, stdinIsSocket: false });
+    const next = await loadDaemonConfig({ cli, env, stdinIsSocket: false, startedAsRoot });
     const { changed, needRestart } = applyReload(ctx, next);
     logger.notice(
       `SIGHUP: configuration re-read${ctx.config.configFile ? ` from ${ctx.config.configFile}` : ''}; changed: ${changed.join(', ') || 'nothing'}`,
@@ -337,7 +340,7 @@ async function runDaemon(
         );
       }
       notifier.notify({ RELOADING: '1' });
-      void reload(ctx, cli, env).then(() =>
+      void reload(ctx, cli, env, STARTED_AS_ROOT).then(() =>
         notifier.notify({ READY: '1', STATUS: statusLine(ctx) }),
       );
     });

@@ -74,6 +74,12 @@ export type ConfigInput = Readonly<{
   env: NodeJS.ProcessEnv;
   /** Whether fd 0 is a socket: distccd then assumes --inetd. */
   stdinIsSocket: boolean;
+  /**
+   * Whether the daemon was started as root (default: whether it runs as root
+   * now). A SIGHUP re-read passes what held at start: by then a --chroot
+   * instance has switched to --user, and its launcher kept root for it.
+   */
+  startedAsRoot?: boolean;
 }>;
 
 const MAX_SECS = 365 * 24 * 3600;
@@ -108,6 +114,7 @@ export function buildDaemonConfig({
   instance,
   configFile,
   sourceOf,
+  startedAsRoot = process.getuid?.() === 0,
 }: ConfigInput): DaemonConfig {
   const problems: Problems = [];
   if (o.daemon && o.inetd) problems.push('--daemon and --inetd exclude each other; give one');
@@ -208,7 +215,7 @@ export function buildDaemonConfig({
   ) {
     problems.push('--chroot, --personality and --sandbox need the launcher; drop --no-launcher');
   }
-  if (chroot !== undefined && sandbox === 'none' && process.getuid?.() !== 0) {
+  if (chroot !== undefined && sandbox === 'none' && !startedAsRoot) {
     problems.push(`--chroot ${chroot} needs tsdistccd started as root, or --sandbox bwrap`);
   }
   const inRoot = (dir: string) => (chroot !== undefined ? join(chroot, dir) : dir);

@@ -20,6 +20,8 @@ export type LoadInput = Readonly<{
   cli: RawDaemonOptions;
   env: NodeJS.ProcessEnv;
   stdinIsSocket: boolean;
+  /** See ConfigInput.startedAsRoot. */
+  startedAsRoot?: boolean;
 }>;
 
 function lineOf(text: string, key: string): number {
@@ -68,6 +70,7 @@ export async function loadDaemonConfig({
   cli,
   env,
   stdinIsSocket,
+  startedAsRoot,
 }: LoadInput): Promise<DaemonConfig> {
   const instance = resolveInstance({
     ...(cli.instance !== undefined ? { instance: cli.instance } : {}),
@@ -85,6 +88,7 @@ export async function loadDaemonConfig({
     // same values already, from EnvironmentFile=).
     env: { ...fromFile.env, ...env },
     stdinIsSocket,
+    ...(startedAsRoot !== undefined ? { startedAsRoot } : {}),
     ident: instance.ident,
     ...(instance.name !== undefined ? { instance: instance.name } : {}),
     ...(instance.file !== undefined ? { configFile: instance.file } : {}),

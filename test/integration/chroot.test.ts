@@ -66,16 +66,11 @@ function dirInRoot(name: string): [string, string] {
 function localInRoot(name: string, file: string, text: Buffer | string, flags: string[]): string {
   const [host, inside] = dirInRoot(name);
   writeFileSync(join(host, file), text);
-  execFileSync('linux32', [
-    'chroot',
-    ROOT_DIR,
-    'gcc',
-    ...flags,
-    '-c',
-    `${inside}/${file}`,
-    '-o',
-    `${inside}/local.o`,
-  ]);
+  execFileSync(
+    'linux32',
+    ['chroot', ROOT_DIR, 'gcc', ...flags, '-c', `${inside}/${file}`, '-o', `${inside}/local.o`],
+    { env: { ...process.env, TMPDIR: inside } },
+  );
   return join(host, 'local.o');
 }
 
@@ -324,7 +319,8 @@ async function distccInRoot(
     [...rest, 'distcc', 'gcc', '-O2', '-c', `${inside}/hello.c`, '-o', `${inside}/hello.o`],
     hosts,
     '/',
-    { DISTCC_DIR: `${inside}/.distcc` },
+    // The host's TMPDIR (the test run's own) is no directory inside the root.
+    { DISTCC_DIR: `${inside}/.distcc`, TMPDIR: inside },
   );
   const local = localInRoot(`${name}-local`, 'hello.c', hello, ['-O2']);
   return { remote: join(host, 'hello.o'), local, run };
@@ -431,5 +427,34 @@ test('a native instance on 3632 and the i686 instance on 3692 side by side (a ne
   } finally {
     await Promise.all(daemons.map((d) => d.stop()));
     execFileSync('ip', ['netns', 'del', ns]);
+  }
+});
+
+test('SIGHUP on the i686 instance (root dropped to nobody) re-reads its env file: a new --allow takes effect', async (t) => {
+  if (noRoot) return t.skip(noRoot);
+  const conf = openTempDir('tsdistcc-conf-');
+  const file = join(conf, 'tsdistccd-i686');
+  const args = (allow: string) =>
+    `DISTCC_ARGS="--allow ${allow} --chroot ${ROOT_DIR} --personality linux32 --user nobody --log-level info"\n`;
+  writeFileSync(file, args('127.0.0.2'));
+  const ts = await startTsdistccd(['--instance', 'i686', '--conf-dir', conf]);
+  try {
+    const refused = await exchange(
+      ts.port,
+      request(1, [ROOT_GCC, '-c', 'x.c', '-o', 'x.o'], source),
+    );
+    assert.equal(refused.reply.length, 0, 'refused: only 127.0.0.2 allowed');
+    writeFileSync(file, args('127.0.0.1'));
+    ts.child.kill('SIGHUP');
+    await ts.waitForLog(/SIGHUP: configuration re-read from \S+; changed: allow/);
+    assert.doesNotMatch(ts.log(), /keeping the old configuration/);
+    const r = parseReply(
+      (await exchange(ts.port, request(1, [ROOT_GCC, '-c', 'x.c', '-o', 'x.o'], source))).reply,
+    );
+    assert.equal(r.status, 0, r.stderr.toString());
+    assert.ok(r.object.equals(readFileSync(localInRoot('hup-local', 'x.i', source, []))));
+  } finally {
+    await ts.stop();
+    rmSync(conf, { recursive: true, force: true });
   }
 });
