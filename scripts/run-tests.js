@@ -1,7 +1,13 @@
 // Runs node's test runner over every built test file. Node 20 takes no globs
 // for --test, so the list is made here; an empty list is a failure, not a pass.
+// The tests get a TMPDIR of their own, removed afterwards: what they, the
+// daemons and distcc's client leave in it (temp dirs, distcc_*.i of killed
+// clients) does not pile up in /tmp over many runs. TSDISTCC_KEEP_TMP=1
+// keeps it for a look. Mode 1777: daemons started as root run compilers as
+// nobody, whose job directories are made in it.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
 const root = new URL('../build/test/', import.meta.url).pathname;
@@ -22,10 +28,17 @@ if (files.length === 0) {
   console.error(`no test files found under ${root}`);
   process.exitCode = 1;
 } else {
-  const result = spawnSync(
-    process.execPath,
-    ['--test', '--test-reporter=spec', '--test-concurrency=1', ...files],
-    { stdio: 'inherit' },
-  );
-  process.exitCode = result.status ?? 1;
+  const testTmp = mkdtempSync(join(tmpdir(), 'tsdistcc-tests-'));
+  chmodSync(testTmp, 0o1777);
+  try {
+    const result = spawnSync(
+      process.execPath,
+      ['--test', '--test-reporter=spec', '--test-concurrency=1', ...files],
+      { stdio: 'inherit', env: { ...process.env, TMPDIR: testTmp } },
+    );
+    process.exitCode = result.status ?? 1;
+  } finally {
+    if (process.env.TSDISTCC_KEEP_TMP === '1') console.error(`test files kept in ${testTmp}`);
+    else rmSync(testTmp, { recursive: true, force: true });
+  }
 }

@@ -130,7 +130,7 @@ describe('Debian distcc-pump through tsdistccd', () => {
     assert.equal(object.includes('tsdistccd_'), false, 'no job directory in the object');
     // Each root became as many '/': the directory reads as the client's own.
     // (distccd 3.4 fixes .debug_info and .debug_str only: its root stays in .debug_line_str.)
-    const dirs = object.toString('latin1').match(/\/+tmp\/tsdistcc-pump-\w+/g) ?? [];
+    const dirs = object.toString('latin1').match(/\/+(?:[\w.-]+\/)*tsdistcc-pump-\w+/g) ?? [];
     assert.ok(dirs.length > 0);
     for (const d of dirs) assert.equal(d.replace(/^\/+/, '/'), work);
     // And the object still links and runs.
@@ -223,7 +223,8 @@ describe('requests that try to write outside the job', () => {
     );
     assert.equal(ok.status, 0, ok.stderr.toString());
     assert.ok(ok.dependencies, 'a DOTD after the DOTO');
-    assert.match(pyLzoDecompress(ok.dependencies).toString(), /^h\.o: h\.c/);
+    // gcc may wrap the line (its paths were long, in the job root); make reads it the same.
+    assert.deepEqual(depsOf(pyLzoDecompress(ok.dependencies).toString()), ['h.c', 'h.o:']);
   });
 
   test('too many files: refused (--max-files), nothing left behind', async () => {
