@@ -31,12 +31,14 @@
 //   BWRAP  '' or bubblewrap's path: the compiler runs in a sandbox with no
 //          network, ROOT (or /) read-only as /, only its job directory
 //          writable (and TMPDIR, for the compiler's own temporary files).
+//   SYS_PERSONALITY  '' or personality(2)'s system call number on this
+//          architecture (launcher.ts knows them), given with PERSONALITY.
 
 export const LAUNCHER_SCRIPT = String.raw`
 use strict; use warnings; use POSIX ();
 $| = 1;
-my ($root, $uid, $gid, $pers, $bwrap) = map { defined $_ ? $_ : '' } @ARGV[0 .. 4];
-my $SYS_personality = 135;  # x86_64
+my ($root, $uid, $gid, $pers, $bwrap, $SYS_personality) = map { defined $_ ? $_ : '' } @ARGV[0 .. 5];
+die "a personality needs its system call number\n" if $pers ne '' && $SYS_personality !~ /^\d+$/;
 my %ids; my %writers; my $buf = '';
 pipe(my $wake_r, my $wake_w) or die "pipe: $!";
 for ($wake_r, $wake_w) { my $fl = fcntl($_, POSIX::F_GETFL(), 0); fcntl($_, POSIX::F_SETFL(), $fl | POSIX::O_NONBLOCK()); }
@@ -94,7 +96,7 @@ sub start {
       if ($sub =~ m{^/|(^|/)\.\.(/|$)}) { print STDERR "bad job subdirectory $sub\n"; POSIX::_exit(110); }
       chdir($sub) or do { print STDERR "chdir $sub: $!\n"; POSIX::_exit(110) };
     }
-    if ($pers ne '' && syscall($SYS_personality, $pers + 0) == -1) { $fail->("personality($pers): $!"); }
+    if ($pers ne '' && syscall($SYS_personality + 0, $pers + 0) == -1) { $fail->("personality($pers): $!"); }
     if ($gid ne '') {
       $) = "$gid $gid";
       POSIX::setgid($gid) or $fail->("setgid($gid): $!");

@@ -18,9 +18,31 @@ export type Confinement = Readonly<{
   bwrap?: string;
 }>;
 
+/**
+ * personality(2)'s system call number for Node's (and so perl's) architecture:
+ * the kernel's syscall tables (arch/x86/entry/syscalls, arch/arm/tools,
+ * arch/powerpc, arch/s390; 92 where the architecture uses asm-generic's).
+ */
+const PERSONALITY_SYSCALL: Readonly<Partial<Record<string, number>>> = {
+  x64: 135,
+  ia32: 136,
+  arm: 136,
+  ppc64: 136,
+  s390x: 136,
+  arm64: 92,
+  riscv64: 92,
+  loong64: 92,
+};
+
+/** The number, or undefined where it is not known (--personality is then refused). */
+export function personalitySyscall(arch: string = process.arch): number | undefined {
+  return PERSONALITY_SYSCALL[arch];
+}
+
 function launcherArgs(c: Confinement): string[] {
   const s = (v: string | number | undefined) => (v === undefined ? '' : String(v));
-  return [s(c.root), s(c.uid), s(c.gid), s(c.personality), s(c.bwrap)];
+  const syscall = c.personality !== undefined ? personalitySyscall() : undefined;
+  return [s(c.root), s(c.uid), s(c.gid), s(c.personality), s(c.bwrap), s(syscall)];
 }
 
 function spawnLauncher(env: NodeJS.ProcessEnv, script: string, confinement: Confinement = {}) {

@@ -5,7 +5,7 @@
 import type { Server } from 'node:net';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import type { Logger } from '../logging/logger.js';
-import { Launcher, type Confinement } from '../compiler/launcher.js';
+import { Launcher, personalitySyscall, type Confinement } from '../compiler/launcher.js';
 import { ConfigError } from '../errors.js';
 import type { Account } from '../system/privileges.js';
 import { LAUNCHER_SCRIPT } from '../compiler/launcher-script.js';
@@ -40,6 +40,11 @@ export function confinementFor(
     throw new ConfigError('--sandbox bwrap: no bwrap on PATH (install bubblewrap)');
   }
   const personality = PERSONALITY[config.personality];
+  if (personality !== undefined && personalitySyscall() === undefined) {
+    throw new ConfigError(
+      `--personality ${config.personality}: personality(2)'s system call number is not known on ${process.arch}`,
+    );
+  }
   // chroot(2) needs root: the launcher then stays root and switches to the
   // account in each compiler after entering the root. bubblewrap needs none.
   const switchUser = config.chroot !== undefined && bwrap === undefined && account !== undefined;

@@ -1,0 +1,36 @@
+// personality(2)'s system call number, which the launcher calls by number
+// (perl has no personality()), checked against the kernel headers installed
+// here (linux-libc-dev): x86_64's, i386's, and asm-generic's (arm64, riscv64,
+// loongarch64). The --personality tests (integration/chroot) show the x86_64
+// one working.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { personalitySyscall } from '../../src/compiler/launcher.js';
+
+function fromHeader(path: string): number | undefined {
+  if (!existsSync(path)) return undefined;
+  const m = /^#define __NR_personality (\d+)$/m.exec(readFileSync(path, 'utf8'));
+  return m ? Number(m[1]) : undefined;
+}
+
+const HEADERS: [string, string][] = [
+  ['x64', '/usr/include/x86_64-linux-gnu/asm/unistd_64.h'],
+  ['ia32', '/usr/include/x86_64-linux-gnu/asm/unistd_32.h'],
+  ['arm64', '/usr/include/asm-generic/unistd.h'],
+  ['riscv64', '/usr/include/asm-generic/unistd.h'],
+  ['loong64', '/usr/include/asm-generic/unistd.h'],
+];
+
+for (const [arch, header] of HEADERS) {
+  test(`personality(2) on ${arch} is the number ${header} gives`, (t) => {
+    const expected = fromHeader(header);
+    if (expected === undefined) return t.skip(`${header} is not installed`);
+    assert.equal(personalitySyscall(arch), expected);
+  });
+}
+
+test('an architecture without a known number gets none (the daemon then refuses --personality)', () => {
+  assert.equal(personalitySyscall('mips'), undefined);
+});
