@@ -356,6 +356,7 @@ test('the same through schroot -p with the example profile (etc/schroot/chroot.d
   assert.match(profile, /^personality=linux32$/m);
   const conf = `/etc/schroot/chroot.d/${name}`;
   writeFileSync(conf, profile);
+  t.after(() => rmSync(conf, { force: true }));
   const ts = await startTsdistccd(['--allow', '127.0.0.1', '--log-level', 'info', ...i686Args]);
   try {
     const uname = execFileSync(
@@ -377,7 +378,6 @@ test('the same through schroot -p with the example profile (etc/schroot/chroot.d
     assert.ok(readFileSync(remote).equals(readFileSync(local)), 'same object as the root gcc');
   } finally {
     await ts.stop();
-    rmSync(conf, { force: true });
   }
 });
 

@@ -61,6 +61,7 @@ test('schroot -p -- makepkg with BUILDENV=(distcc) in the i386 root: every unit 
     .replace(/^users=.*$/m, `users=${BUILDER}`);
   const conf = `/etc/schroot/chroot.d/${name}`;
   writeFileSync(conf, profile);
+  t.after(() => rmSync(conf, { force: true }));
 
   // Arch's distcc puts its masquerade in /usr/lib/distcc/bin, which makepkg
   // puts first on PATH; Debian's (in this root) has it in /usr/lib/distcc.
@@ -72,6 +73,7 @@ test('schroot -p -- makepkg with BUILDENV=(distcc) in the i386 root: every unit 
   const inside = `/tmp/makepkg-i686-${process.pid}`;
   const work = join(ROOT_DIR, inside);
   rmSync(work, { recursive: true, force: true });
+  t.after(() => rmSync(work, { recursive: true, force: true }));
   for (const dir of ['hello', 'distcc', 'tmp', 'local'])
     mkdirSync(join(work, dir), { recursive: true });
   cpSync(`${ROOT}test/fixtures/makepkg-distcc`, join(work, 'hello'), { recursive: true });
@@ -161,7 +163,5 @@ test('schroot -p -- makepkg with BUILDENV=(distcc) in the i386 root: every unit 
     );
   } finally {
     await ts.stop();
-    rmSync(conf, { force: true });
-    rmSync(work, { recursive: true, force: true });
   }
 });
