@@ -74,6 +74,9 @@ function localInRoot(name: string, file: string, text: Buffer | string, flags: s
   return join(host, 'local.o');
 }
 
+/** The i686 instance's options (etc/conf.d/tsdistccd-i686's, with the test root). */
+const i686Args = ['--chroot', ROOT_DIR, '--personality', 'linux32', '--user', 'nobody'];
+
 function probe(stderr: Buffer): Record<string, string> {
   const line = /probe: (.*)/.exec(stderr.toString())?.[1] ?? '';
   return Object.fromEntries(line.split(' ').map((kv) => kv.split('=') as [string, string]));
@@ -82,16 +85,7 @@ function probe(stderr: Buffer): Record<string, string> {
 test('--chroot --personality linux32 --user nobody: the compiler runs inside the root, as nobody, seeing i686', async (t) => {
   if (noRoot) return t.skip(noRoot);
   const before = new Set(readdirSync(join(ROOT_DIR, 'tmp')));
-  const ts = await startTsdistccd([
-    '--allow',
-    '127.0.0.1',
-    '--chroot',
-    ROOT_DIR,
-    '--personality',
-    'linux32',
-    '--user',
-    'nobody',
-  ]);
+  const ts = await startTsdistccd(['--allow', '127.0.0.1', ...i686Args]);
   try {
     const r = await compileRaw(ts.port, ['probe-cc', '-c', 'x.c', '-o', 'x.o'], source);
     assert.equal(r.status, 0, r.stderr.toString());
@@ -252,16 +246,7 @@ test('bad --chroot, --personality and --sandbox values: exit 101, all reported',
 
 test('--chroot --user nobody: gcc started early inside the root reads its source from a pipe there; same object as the root gcc', async (t) => {
   if (noRoot) return t.skip(noRoot);
-  const ts = await startTsdistccd([
-    '--allow',
-    '127.0.0.1',
-    '--chroot',
-    ROOT_DIR,
-    '--personality',
-    'linux32',
-    '--user',
-    'nobody',
-  ]);
+  const ts = await startTsdistccd(['--allow', '127.0.0.1', ...i686Args]);
   try {
     const argv = [ROOT_GCC, '-O2', '-c', 'x.c', '-o', 'x.o'];
     const whole = request(1, argv, source);
@@ -297,8 +282,6 @@ test('--chroot --user nobody: gcc started early inside the root reads its source
 
 // A program with the size of long in it: 4 in the i386 root, 8 natively.
 const hello = '#include <stdio.h>\nint main(void) { printf("%zu\\n", sizeof(long)); return 0; }\n';
-
-const i686Args = ['--chroot', ROOT_DIR, '--personality', 'linux32', '--user', 'nobody'];
 
 /**
  * Debian's distcc client inside the root compiles `hello` through `hosts`,
