@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Makes the Debian i386 root the --chroot tests use (the i686 instance's
-# root, with gcc, Debian's distcc and makepkg for the 32-bit schroot build),
-# once: /var/tmp/tsdistcc-test-root/bookworm-i386. .ci/run calls it before
-# the tests, so that no test reaches the network. Needs root, debootstrap and
-# a kernel that runs 32-bit code (IA32 emulation); about a minute, 500 MB.
+# root, with gcc, Debian's distcc, and makepkg and pacman for the 32-bit
+# schroot build), once: /var/tmp/tsdistcc-test-root/bookworm-i386. .ci/run
+# calls it before the tests, so that no test reaches the network. Needs root,
+# debootstrap and a kernel that runs 32-bit code (IA32 emulation); about a
+# minute, 630 MB.
 # Without 32-bit support it says so and exits 0: those tests then skip.
 set -euo pipefail
 
@@ -16,6 +17,8 @@ mirror=$(grep -hoE '(URIs:|^deb) +https?://[^ ]+/debian/?( |$)' \
   head -n1 | awk '{print $2}' || true)
 mirror=${mirror:-http://deb.debian.org/debian}
 
+# A root is only moved in place whole; /usr/bin/pacman tells one made with
+# these PACKAGES from an older one (test/helpers/root.ts checks the same).
 if [ -x "$ROOT_DIR/usr/bin/pacman" ]; then
   echo "make-test-root: $ROOT_DIR is there"
   exit 0

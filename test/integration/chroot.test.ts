@@ -3,14 +3,13 @@
 // and in a bubblewrap sandbox; Debian's distcc client inside that root
 // (linux32 chroot, and schroot with etc/schroot's example profile) builds
 // through it; a native and an i686 instance side by side on 3632 and 3692.
-// Needs: root, debootstrap (the root is made once and kept), a kernel that
-// runs 32-bit code, bubblewrap, schroot, iproute2, gcc, Debian's distcc.
+// Needs: root, the i386 root of scripts/make-test-root.sh (so a kernel that
+// runs 32-bit code), bubblewrap, schroot, iproute2, gcc, Debian's distcc.
 
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import {
-  copyFileSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -23,8 +22,15 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { compileRaw, exchange, runClient, type ClientRun } from '../helpers/client.js';
 import { openTempDir, startTsdistccd, type RunningDaemon } from '../helpers/daemon.js';
-import { DAEMON_BIN, FIXTURE_BIN, ROOT } from '../helpers/paths.js';
-import { ensureRoot, ROOT_DIR, ROOT_GCC } from '../helpers/root.js';
+import { DAEMON_BIN, ROOT } from '../helpers/paths.js';
+import {
+  ensureRoot,
+  I686_ARGS,
+  installProbe,
+  ROOT_DIR,
+  ROOT_GCC,
+  schrootProfile,
+} from '../helpers/root.js';
 import { until } from '../helpers/wait.js';
 import { parseReply, request } from '../helpers/wire.js';
 
@@ -36,13 +42,7 @@ let noRoot: string | undefined = isRoot ? undefined : 'needs root';
 before(() => {
   noRoot ??= ensureRoot();
   if (noRoot) return;
-  // The probe compiler and its whitelist entry, inside the root.
-  copyFileSync(join(FIXTURE_BIN, 'probe-cc'), join(ROOT_DIR, 'usr/local/bin/probe-cc'));
-  execFileSync('chmod', ['755', join(ROOT_DIR, 'usr/local/bin/probe-cc')]);
-  mkdirSync(join(ROOT_DIR, 'usr/lib/tsdistcc'), { recursive: true });
-  writeFileSync(join(ROOT_DIR, 'usr/lib/tsdistcc/probe-cc'), '#!/bin/sh\nexit 1\n', {
-    mode: 0o755,
-  });
+  installProbe();
 });
 
 const I386 = /^ELF 32-bit LSB relocatable, Intel 80386/;
@@ -74,9 +74,6 @@ function localInRoot(name: string, file: string, text: Buffer | string, flags: s
   return join(host, 'local.o');
 }
 
-/** The i686 instance's options (etc/conf.d/tsdistccd-i686's, with the test root). */
-const i686Args = ['--chroot', ROOT_DIR, '--personality', 'linux32', '--user', 'nobody'];
-
 function probe(stderr: Buffer): Record<string, string> {
   const line = /probe: (.*)/.exec(stderr.toString())?.[1] ?? '';
   return Object.fromEntries(line.split(' ').map((kv) => kv.split('=') as [string, string]));
@@ -85,7 +82,7 @@ function probe(stderr: Buffer): Record<string, string> {
 test('--chroot --personality linux32 --user nobody: the compiler runs inside the root, as nobody, seeing i686', async (t) => {
   if (noRoot) return t.skip(noRoot);
   const before = new Set(readdirSync(join(ROOT_DIR, 'tmp')));
-  const ts = await startTsdistccd(['--allow', '127.0.0.1', ...i686Args]);
+  const ts = await startTsdistccd(['--allow', '127.0.0.1', ...I686_ARGS]);
   try {
     const r = await compileRaw(ts.port, ['probe-cc', '-c', 'x.c', '-o', 'x.o'], source);
     assert.equal(r.status, 0, r.stderr.toString());
@@ -246,7 +243,7 @@ test('bad --chroot, --personality and --sandbox values: exit 101, all reported',
 
 test('--chroot --user nobody: gcc started early inside the root reads its source from a pipe there; same object as the root gcc', async (t) => {
   if (noRoot) return t.skip(noRoot);
-  const ts = await startTsdistccd(['--allow', '127.0.0.1', ...i686Args]);
+  const ts = await startTsdistccd(['--allow', '127.0.0.1', ...I686_ARGS]);
   try {
     const argv = [ROOT_GCC, '-O2', '-c', 'x.c', '-o', 'x.o'];
     const whole = request(1, argv, source);
@@ -311,7 +308,7 @@ async function distccInRoot(
 
 test("Debian's distcc inside the i386 root (linux32 chroot) compiles through the i686 instance: a 32-bit object, the root gcc's own", async (t) => {
   if (noRoot) return t.skip(noRoot);
-  const ts = await startTsdistccd(['--allow', '127.0.0.1', '--log-level', 'info', ...i686Args]);
+  const ts = await startTsdistccd(['--allow', '127.0.0.1', '--log-level', 'info', ...I686_ARGS]);
   try {
     const { remote, local, run } = await distccInRoot(
       ['linux32', 'chroot', ROOT_DIR],
@@ -333,14 +330,8 @@ test('the same through schroot -p with the example profile (etc/schroot/chroot.d
   if (!existsSync('/usr/bin/schroot')) return t.skip('schroot is not installed');
   // The example, pointed at the test root; root may use it (root-users=root).
   const name = `tsdistcc-test-${process.pid}`;
-  const profile = readFileSync(`${ROOT}etc/schroot/chroot.d/arch32`, 'utf8')
-    .replace(/^\[arch32\]$/m, `[${name}]`)
-    .replace(/^directory=.*$/m, `directory=${ROOT_DIR}`);
-  assert.match(profile, /^personality=linux32$/m);
-  const conf = `/etc/schroot/chroot.d/${name}`;
-  writeFileSync(conf, profile);
-  t.after(() => rmSync(conf, { force: true }));
-  const ts = await startTsdistccd(['--allow', '127.0.0.1', '--log-level', 'info', ...i686Args]);
+  assert.match(schrootProfile(t, name), /^personality=linux32$/m);
+  const ts = await startTsdistccd(['--allow', '127.0.0.1', '--log-level', 'info', ...I686_ARGS]);
   try {
     const uname = execFileSync(
       'schroot',
@@ -375,7 +366,7 @@ test('a native instance on 3632 and the i686 instance on 3692 side by side (a ne
     const inNs = ['ip', 'netns', 'exec', ns];
     const common = ['--allow', '127.0.0.1', '--log-level', 'info'];
     daemons.push(await startTsdistccd([...common, '--port', '3632'], {}, inNs));
-    daemons.push(await startTsdistccd([...common, '--port', '3692', ...i686Args], {}, inNs));
+    daemons.push(await startTsdistccd([...common, '--port', '3692', ...I686_ARGS], {}, inNs));
     const [native, i686] = daemons as [RunningDaemon, RunningDaemon];
     assert.equal(native.port, 3632);
     assert.equal(i686.port, 3692);

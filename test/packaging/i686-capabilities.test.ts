@@ -6,27 +6,18 @@
 // directory of that user, as /var/log/tsdistccd) to the user; without any
 // one of them, something of that fails. systemd itself is not PID 1 here, so
 // the rest of the sandbox is checked by systemd-analyze (units.test.ts).
-// Needs: root, setpriv (util-linux), debootstrap (the Debian i386 root is made
-// once and kept, as for the chroot tests), gcc.
+// Needs: root, setpriv (util-linux), the i386 root of
+// scripts/make-test-root.sh (as for the chroot tests), gcc.
 
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import {
-  chownSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileRaw } from '../helpers/client.js';
 import { freePort } from '../helpers/daemon.js';
-import { DAEMON_BIN, FIXTURE_BIN, ROOT } from '../helpers/paths.js';
-import { ensureRoot, ROOT_DIR } from '../helpers/root.js';
+import { DAEMON_BIN, ROOT } from '../helpers/paths.js';
+import { ensureRoot, I686_ARGS, installProbe } from '../helpers/root.js';
 import { until } from '../helpers/wait.js';
 
 const DROP_IN = `${ROOT}init/systemd/tsdistccd@i686.service.d/chroot.conf`;
@@ -41,12 +32,7 @@ let nobody = { uid: 65534, gid: 65534 };
 before(() => {
   skip ??= ensureRoot();
   if (skip) return;
-  copyFileSync(join(FIXTURE_BIN, 'probe-cc'), join(ROOT_DIR, 'usr/local/bin/probe-cc'));
-  execFileSync('chmod', ['755', join(ROOT_DIR, 'usr/local/bin/probe-cc')]);
-  mkdirSync(join(ROOT_DIR, 'usr/lib/tsdistcc'), { recursive: true });
-  writeFileSync(join(ROOT_DIR, 'usr/lib/tsdistcc/probe-cc'), '#!/bin/sh\nexit 1\n', {
-    mode: 0o755,
-  });
+  installProbe();
   const [uid, gid] = execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })
     .trim()
     .concat(' ', execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).trim())
@@ -98,12 +84,7 @@ async function attempt(caps: string[]): Promise<Outcome> {
     String(port),
     '--allow',
     '127.0.0.1',
-    '--chroot',
-    ROOT_DIR,
-    '--personality',
-    'linux32',
-    '--user',
-    'nobody',
+    ...I686_ARGS,
     '--log-level',
     'info',
     '--log-file',

@@ -25,7 +25,7 @@ import {
 import { join } from 'node:path';
 import { startTsdistccd } from '../helpers/daemon.js';
 import { ROOT } from '../helpers/paths.js';
-import { ensureRoot, ROOT_DIR, ROOT_GCC } from '../helpers/root.js';
+import { ensureRoot, I686_ARGS, ROOT_DIR, ROOT_GCC, schrootProfile } from '../helpers/root.js';
 
 const BUILDER = 'tsdistcc-builder';
 const UNITS = ['main', 'greet', 'count'];
@@ -34,11 +34,6 @@ function why(): string | undefined {
   const root = ensureRoot();
   if (root) return root;
   if (!existsSync('/usr/bin/schroot')) return 'schroot is not installed';
-  if (
-    !existsSync(join(ROOT_DIR, 'usr/bin/makepkg')) ||
-    !existsSync(join(ROOT_DIR, 'usr/bin/pacman'))
-  )
-    return `the i386 root has no makepkg/pacman: remake it with scripts/make-test-root.sh`;
   return undefined;
 }
 
@@ -55,13 +50,7 @@ test('schroot -p -- makepkg with BUILDENV=(distcc) in the i386 root: every unit 
 
   // The example profile, for the test root and the build user.
   const name = `tsdistcc-makepkg-${process.pid}`;
-  const profile = readFileSync(`${ROOT}etc/schroot/chroot.d/arch32`, 'utf8')
-    .replace(/^\[arch32\]$/m, `[${name}]`)
-    .replace(/^directory=.*$/m, `directory=${ROOT_DIR}`)
-    .replace(/^users=.*$/m, `users=${BUILDER}`);
-  const conf = `/etc/schroot/chroot.d/${name}`;
-  writeFileSync(conf, profile);
-  t.after(() => rmSync(conf, { force: true }));
+  schrootProfile(t, name, BUILDER);
 
   // Arch's distcc puts its masquerade in /usr/lib/distcc/bin, which makepkg
   // puts first on PATH; Debian's (in this root) has it in /usr/lib/distcc.
@@ -78,18 +67,7 @@ test('schroot -p -- makepkg with BUILDENV=(distcc) in the i386 root: every unit 
     mkdirSync(join(work, dir), { recursive: true });
   cpSync(`${ROOT}test/fixtures/makepkg-distcc`, join(work, 'hello'), { recursive: true });
 
-  const ts = await startTsdistccd([
-    '--allow',
-    '127.0.0.1',
-    '--log-level',
-    'info',
-    '--chroot',
-    ROOT_DIR,
-    '--personality',
-    'linux32',
-    '--user',
-    'nobody',
-  ]);
+  const ts = await startTsdistccd(['--allow', '127.0.0.1', '--log-level', 'info', ...I686_ARGS]);
   try {
     // The root's makepkg.conf, the packaged fragment, the test's i686 instance.
     const fragment = readFileSync(`${ROOT}etc/makepkg.conf.d/distcc.conf`, 'utf8');
