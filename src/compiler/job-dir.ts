@@ -131,7 +131,7 @@ export function makeJobDir(
       }
     },
     readOutput: () => readSmallOrAsync(output),
-    remove: () =>
-      removeJobDir(path, [input, output, deps, join(path, 'stdout'), join(path, 'stderr')]),
+    // Not output.d: only pump jobs make it, and their tree (r/) needs the recursive removal anyway.
+    remove: () => removeJobDir(path, [input, output, join(path, 'stdout'), join(path, 'stderr')]),
   });
 }

@@ -10,8 +10,9 @@
 // stdin from /dev/null, stdout/stderr to `dir/stdout` and `dir/stderr`, and
 // TMPDIR set to `dir`, so the compiler's own temporary files (gcc's ccXXXX.s)
 // go with the job directory even when it is killed mid-write. Events go to
-// stdout, one line each: `S id pid` (started), `E id status` (raw wait
-// status). If `fifo` is not empty (early start, server/early-start.ts), the
+// stdout, one line each: `S id pid` (started), `E id status out err` (raw
+// wait status, then the sizes of `dir/stdout` and `dir/stderr`: the daemon
+// reads only those that are not empty, usually neither). If `fifo` is not empty (early start, server/early-start.ts), the
 // launcher makes `dir/fifo` a named pipe and gives the compiler its read end
 // as stdin, keeping a write end itself so that the compiler does not see EOF
 // before the daemon has opened the pipe: once `S` arrives the daemon opens
@@ -39,7 +40,7 @@ use strict; use warnings; use POSIX ();
 $| = 1;
 my ($root, $uid, $gid, $pers, $bwrap, $SYS_personality) = map { defined $_ ? $_ : '' } @ARGV[0 .. 5];
 die "a personality needs its system call number\n" if $pers ne '' && $SYS_personality !~ /^\d+$/;
-my %ids; my %writers; my $buf = '';
+my %ids; my %writers; my %dirs; my $buf = '';
 pipe(my $wake_r, my $wake_w) or die "pipe: $!";
 for ($wake_r, $wake_w) { my $fl = fcntl($_, POSIX::F_GETFL(), 0); fcntl($_, POSIX::F_SETFL(), $fl | POSIX::O_NONBLOCK()); }
 $SIG{CHLD} = sub { syswrite($wake_w, "x") };
@@ -48,8 +49,10 @@ sub reap {
   while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) {
     my $id = delete $ids{$pid};
     next unless defined $id;
+    my $status = $?;
     close(delete $writers{$id}) if exists $writers{$id};
-    print "E $id $?\n";
+    my $d = delete $dirs{$id};
+    printf "E %s %d %d %d\n", $id, $status, (-s "$d/stdout") || 0, (-s "$d/stderr") || 0;
   }
 }
 sub start {
@@ -118,6 +121,7 @@ sub start {
   }
   close($reader) if defined $reader;
   $writers{$id} = $writer if defined $writer;
+  $dirs{$id} = $root ne '' ? "$root$dir" : $dir;
   $ids{$pid} = $id;
   print "S $id $pid\n";
 }

@@ -55,12 +55,15 @@ export type Started = Readonly<{
   /** Early start: the daemon has the input pipe open for writing; the launcher lets go of its end. */
   letGo: () => void;
   /** Resolves with the raw wait status, or undefined if the launcher died. */
-  status: Promise<number | undefined>;
+  status: Promise<Exit | undefined>;
 }>;
+
+/** A compiler's end: its raw wait status and the sizes of its stdout and stderr files. */
+export type Exit = Readonly<{ status: number; stdoutSize: number; stderrSize: number }>;
 
 type Pending = {
   onPid: (pid: number | undefined) => void;
-  onStatus: (status: number | undefined) => void;
+  onStatus: (exit: Exit | undefined) => void;
 };
 
 export class Launcher {
@@ -122,14 +125,14 @@ export class Launcher {
     while ((nl = this.#lineBuf.indexOf('\n')) >= 0) {
       const line = this.#lineBuf.slice(0, nl);
       this.#lineBuf = this.#lineBuf.slice(nl + 1);
-      const [kind, id, value] = line.split(' ');
+      const [kind, id, value, out, err] = line.split(' ');
       const p = id === undefined ? undefined : this.#pending.get(id);
       if (!p) continue;
       if (kind === 'S') p.onPid(Number(value));
       else if (kind === 'E') {
         this.#pending.delete(id!);
         p.onPid(undefined);
-        p.onStatus(Number(value));
+        p.onStatus({ status: Number(value), stdoutSize: Number(out), stderrSize: Number(err) });
       }
     }
   }
@@ -143,9 +146,9 @@ export class Launcher {
     const child = this.#ensure();
     const id = String(this.#nextId++);
     let onPid!: (pid: number | undefined) => void;
-    let onStatus!: (status: number | undefined) => void;
+    let onStatus!: (exit: Exit | undefined) => void;
     const pid = new Promise<number | undefined>((r) => (onPid = r));
-    const status = new Promise<number | undefined>((r) => (onStatus = r));
+    const status = new Promise<Exit | undefined>((r) => (onStatus = r));
     this.#pending.set(id, { onPid, onStatus });
     child.stdin.write(`${['J', id, dir, sub, fifo, String(argv.length), ...argv].join('\0')}\0`);
     const letGo = () => {

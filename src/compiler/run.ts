@@ -122,6 +122,12 @@ function watchAbort(opts: RunOptions, pid: () => number | undefined) {
   };
 }
 
+const EMPTY = Buffer.alloc(0);
+
+function readIfAny(path: string, size: number | undefined): Promise<Buffer> {
+  return size === 0 ? Promise.resolve(EMPTY) : readSmallOrAsync(path);
+}
+
 async function runLaunched(
   argv: readonly string[],
   opts: RunOptions,
@@ -134,12 +140,14 @@ async function runLaunched(
     pid = await started.pid;
     abort.started();
     if (pid !== undefined) opts.fifo?.ready(started.letGo);
-    const status = await started.status;
+    const exit = await started.status;
     const aborted = opts.signal.aborted ? { aborted: opts.signal.reason as unknown } : {};
+    // Files the launcher said are empty (or that a dead launcher could not measure) are not opened.
     const [stdout, stderr] = await Promise.all([
-      readSmallOrAsync(join(opts.hostDir, 'stdout')),
-      readSmallOrAsync(join(opts.hostDir, 'stderr')),
+      readIfAny(join(opts.hostDir, 'stdout'), exit?.stdoutSize),
+      readIfAny(join(opts.hostDir, 'stderr'), exit?.stderrSize),
     ]);
+    const status = exit?.status;
     if (status === undefined) {
       // Its compiler, in a group of its own, would run on unseen.
       killGroup(pid, 'SIGKILL');

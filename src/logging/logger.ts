@@ -51,24 +51,33 @@ function formatValue(v: unknown): string {
 
 type Record_ = Record<string, unknown>;
 
+/** ` key=value...` of a record's own fields (not pino's base ones), or ''. */
+function formatFields(rec: Record_ | undefined): string {
+  if (!rec) return '';
+  let out = '';
+  for (const k in rec) {
+    if (!Object.hasOwn(rec, k) || BASE_KEYS.has(k)) continue;
+    out += ` ${k}=${formatValue(rec[k])}`;
+  }
+  return out;
+}
+
 /** `level: message key=value...`, the part of a line after time and ident. */
-function formatBody(rec: Record_): string {
-  const level = levelName(Number(rec.level));
-  const fields = Object.entries(rec)
-    .filter(([k]) => !BASE_KEYS.has(k))
-    .map(([k, v]) => `${k}=${formatValue(v)}`)
-    .join(' ');
-  const msg = typeof rec.msg === 'string' ? rec.msg : '';
-  return `${level}: ${msg}${fields ? ' ' + fields : ''}`;
+function formatBody(level: LevelName, msg: string, fields: Record_ | undefined): string {
+  return `${level}: ${msg}${formatFields(fields)}`;
 }
 
 /** One human line: time ident[pid] level: message key=value... */
-export function formatTextLine(json: string, ident: string, priorityPrefix = false): string {
-  const rec = JSON.parse(json) as Record_;
-  const level = levelName(Number(rec.level));
-  const time = new Date(Number(rec.time)).toISOString();
+function formatText(
+  level: LevelName,
+  msg: string,
+  fields: Record_ | undefined,
+  ident: string,
+  priorityPrefix: boolean,
+): string {
   const prefix = priorityPrefix ? `<${SYSLOG_SEVERITY[level]}>` : '';
-  return `${prefix}${time} ${ident}[${String(rec.pid)}] ${formatBody(rec)}\n`;
+  const time = new Date().toISOString();
+  return `${prefix}${time} ${ident}[${process.pid}] ${formatBody(level, msg, fields)}\n`;
 }
 
 type Sink = DestinationStream & {
@@ -104,21 +113,19 @@ export async function createLogger(opts: LoggerOptions): Promise<Logger> {
   const dest = opts.destination;
   const sink = await openSink(dest);
   let stream: DestinationStream;
-  if (dest.kind === 'syslog') {
+  if (opts.format === 'text') {
+    // Text lines never go through pino's JSON (a stringify and a parse per
+    // line): formatted here, written to pino's destination or the sender.
+    stream = { write: () => {} };
+  } else if (dest.kind === 'syslog') {
     stream = {
       write: (line: string) => {
         const rec = JSON.parse(line) as Record_;
-        const severity = SYSLOG_SEVERITY[levelName(Number(rec.level))];
-        dest.send(severity, opts.format === 'json' ? line.trimEnd() : formatBody(rec));
+        dest.send(SYSLOG_SEVERITY[levelName(Number(rec.level))], line.trimEnd());
       },
     };
-  } else if (opts.format === 'json') {
-    stream = sink!;
   } else {
-    const prefix = dest.kind === 'stderr' && dest.priorityPrefix === true;
-    stream = {
-      write: (line: string) => void sink!.write(formatTextLine(line, opts.ident, prefix)),
-    };
+    stream = sink!;
   }
   const base: PinoLogger<LevelName> = pino<LevelName>(
     {
@@ -129,12 +136,20 @@ export async function createLogger(opts: LoggerOptions): Promise<Logger> {
     },
     stream,
   );
-  const fn =
-    (level: LevelName): LogFn =>
-    (msg, fields) => {
-      if (fields) base[level](fields, msg);
-      else base[level](msg);
-    };
+  const prefix = dest.kind === 'stderr' && dest.priorityPrefix === true;
+  const writeText = (level: LevelName, msg: string, fields: Record_ | undefined) => {
+    if (dest.kind === 'syslog') dest.send(SYSLOG_SEVERITY[level], formatBody(level, msg, fields));
+    else sink!.write(formatText(level, msg, fields, opts.ident, prefix));
+  };
+  const fn = (level: LevelName): LogFn =>
+    opts.format === 'text'
+      ? (msg, fields) => {
+          if (base.isLevelEnabled(level)) writeText(level, msg, fields);
+        }
+      : (msg, fields) => {
+          if (fields) base[level](fields, msg);
+          else base[level](msg);
+        };
   return Object.freeze({
     debug: fn('debug'),
     info: fn('info'),

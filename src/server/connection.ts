@@ -52,8 +52,12 @@ function readRequest(
       conv.input.off('error', onError);
       resolve(request);
     };
+    // Restarted by each piece the client sends (refresh(): no new timer per piece).
     const armTimer = () => {
-      clearTimeout(timer);
+      if (timer) {
+        timer.refresh();
+        return;
+      }
       timer = setTimeout(() => {
         logger.warning(
           `client: ${who} timed out after ${config.ioTimeout}s waiting for the request`,

@@ -21,7 +21,7 @@
 // the queue is full, the pipe could not be made) ends the started compiler,
 // and the job is answered as it would have been without early start.
 
-import { constants, openSync } from 'node:fs';
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { preprocessedExtension, rewriteArgs, scanArgs } from '../compiler/args.js';
 import { makeJobDir, type JobDir } from '../compiler/job-dir.js';
@@ -142,6 +142,82 @@ export async function startEarly(
   }
 }
 
+/**
+ * The daemon's end of the input pipe. Pieces are written in the event loop
+ * while the pipe takes them whole (the launcher makes it 1 MiB, so a
+ * hello-sized source is one write(2) and a close); from the first piece it
+ * cannot take, a Socket on the same descriptor writes the rest as the
+ * compiler reads.
+ */
+class PipeWriter {
+  #fd: number | undefined;
+  #socket: Socket | undefined;
+  #gone = false;
+
+  constructor(fd: number) {
+    this.#fd = fd;
+  }
+
+  /** The compiler stopped reading (EPIPE), or the pipe was closed. */
+  get destroyed(): boolean {
+    return this.#gone || (this.#socket?.destroyed ?? false);
+  }
+
+  get needDrain(): boolean {
+    return this.#socket?.writableNeedDrain ?? false;
+  }
+
+  /** Like a stream's write(): false once the caller should wait for drained(). */
+  write(piece: Buffer): boolean {
+    if (this.destroyed) return true;
+    if (this.#socket) return this.#socket.write(piece);
+    let n = 0;
+    try {
+      n = writeSync(this.#fd!, piece);
+    } catch (err) {
+      // EPIPE: the compiler is gone, its exit status says why.
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') {
+        this.destroy();
+        return true;
+      }
+    }
+    if (n === piece.length) return true;
+    const socket = new Socket({ fd: this.#fd!, readable: false, writable: true });
+    this.#fd = undefined;
+    this.#socket = socket;
+    socket.on('error', () => socket.destroy());
+    return socket.write(piece.subarray(n));
+  }
+
+  /** Calls `then` once what was written is in the pipe, or the pipe is closed. */
+  drained(then: () => void): void {
+    const w = this.#socket;
+    if (!w || w.destroyed || !w.writableNeedDrain) return then();
+    const done = () => {
+      w.off('drain', done);
+      w.off('close', done);
+      then();
+    };
+    w.on('drain', done);
+    w.on('close', done);
+  }
+
+  /** Closes the pipe once all is written: the compiler reads to EOF. */
+  end(): void {
+    const w = this.#socket;
+    // Closed, not shut down: a FIFO is no socket.
+    if (w) w.write(Buffer.alloc(0), () => w.destroy());
+    else this.destroy();
+  }
+
+  destroy(): void {
+    this.#gone = true;
+    this.#socket?.destroy();
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+}
+
 function begin(
   dir: JobDir,
   argv: readonly string[],
@@ -168,7 +244,7 @@ function begin(
     unreserve();
   });
   let fed = false;
-  let writer: Socket | undefined;
+  let writer: PipeWriter | undefined;
   /** Streamed pieces not yet in the pipe (it is opened once the compiler is forked). */
   let pending: Buffer[] = [];
   let pendingBytes = 0;
@@ -191,10 +267,8 @@ function begin(
       return 'not started';
     }
     letGo();
-    const w = new Socket({ fd, readable: false, writable: true });
+    const w = new PipeWriter(fd);
     writer = w;
-    // EPIPE if the compiler stops reading: its exit status says why.
-    w.on('error', () => w.destroy());
     for (const piece of pending) w.write(piece);
     pending = [];
     pendingBytes = 0;
@@ -212,17 +286,7 @@ function begin(
   };
 
   const whenDrained = (then: () => void) => {
-    void opened.then(() => {
-      const w = writer;
-      if (!w || w.destroyed || !w.writableNeedDrain) return then();
-      const done = () => {
-        w.off('drain', done);
-        w.off('close', done);
-        then();
-      };
-      w.on('drain', done);
-      w.on('close', done);
-    });
+    void opened.then(() => (writer ? writer.drained(then) : then()));
   };
 
   const feed = async (rest: readonly Buffer[]): Promise<RunResult | undefined> => {
@@ -235,10 +299,8 @@ function begin(
     }
     const w = writer;
     if (how === 'gone' || !w || w.destroyed) return result;
-    // Closed (not shut down: a FIFO is no socket) once all of it is in the
-    // pipe; the compiler then reads to EOF.
     for (const piece of rest) w.write(piece);
-    w.write(Buffer.alloc(0), () => w.destroy());
+    w.end();
     return result;
   };
 

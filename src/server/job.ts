@@ -132,10 +132,15 @@ async function runJobWith(
     release();
     throw err;
   }
-  const lifetime = new AbortController();
+  // Ends the compiler when the client leaves or the job outlives --job-lifetime;
+  // its reason says which.
+  const stop = new AbortController();
+  const onDisconnect = () => stop.abort(disconnect.reason);
+  if (disconnect.aborted) onDisconnect();
+  else disconnect.addEventListener('abort', onDisconnect, { once: true });
   const timer =
     config.jobLifetime > 0
-      ? setTimeout(() => lifetime.abort(AbortReason.TIMEOUT), config.jobLifetime * 1000)
+      ? setTimeout(() => stop.abort(AbortReason.TIMEOUT), config.jobLifetime * 1000)
       : undefined;
   const tDir = performance.now();
   try {
@@ -173,7 +178,7 @@ async function runJobWith(
     }
     if (config.pipe) argv = withPipe(argv);
     const tRun = performance.now();
-    const signal = AbortSignal.any([disconnect, lifetime.signal]);
+    const signal = stop.signal;
     let run = pre ? await feedEarly(pre, source, signal) : undefined;
     if (!run) {
       // No early start, or it failed before the compiler could read: the usual way.
@@ -269,6 +274,7 @@ async function runJobWith(
     return { result, reply, exitCode, signal: run.signal, compiler, input };
   } finally {
     clearTimeout(timer);
+    disconnect.removeEventListener('abort', onDisconnect);
     release();
     job?.sending();
     ctx.stats.sample(ctx.queue.running);
