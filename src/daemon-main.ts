@@ -139,6 +139,7 @@ async function serveInetd(
     ctx,
   );
   await ctx.cleanups.settled();
+  await ctx.jobDirs.empty();
   return 0;
 }
 

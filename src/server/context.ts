@@ -2,6 +2,7 @@
 
 import type { DaemonConfig } from '../config/daemon-config.js';
 import type { Logger } from '../logging/logger.js';
+import type { JobDirs } from '../compiler/job-dir.js';
 import type { Launcher } from '../compiler/launcher.js';
 import type { JobBoard } from './job-board.js';
 import type { JobQueue } from './job-queue.js';
@@ -19,8 +20,10 @@ export type ServerContext = {
   readonly compilerEnv: NodeJS.ProcessEnv;
   /** The resident process that forks compilers, if used. */
   readonly launcher?: Launcher;
-  /** Job directories being removed; shutdown waits for them. */
+  /** Job directories being emptied or removed; shutdown waits for them. */
   readonly cleanups: Cleanups;
+  /** Makes job directories and keeps emptied ones for the next jobs. */
+  readonly jobDirs: JobDirs;
 };
 
 export class Cleanups {

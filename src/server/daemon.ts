@@ -10,6 +10,7 @@ import { ConfigError } from '../errors.js';
 import type { Account } from '../system/privileges.js';
 import { LAUNCHER_SCRIPT } from '../compiler/launcher-script.js';
 import { findOnPath } from '../compiler/environment.js';
+import { JobDirs } from '../compiler/job-dir.js';
 import { JobBoard } from './job-board.js';
 import { JobQueue } from './job-queue.js';
 import { startListener, type Listener } from './listener.js';
@@ -94,6 +95,7 @@ export function makeContext(
     cleanups: new Cleanups((err) =>
       logger.warning(`cannot remove a job directory: ${err.message}`),
     ),
+    jobDirs: new JobDirs((err) => logger.warning(`cannot remove a job directory: ${err.message}`)),
   });
 }
 
@@ -146,6 +148,7 @@ export async function startDaemon(
       ]);
     }
     await ctx.cleanups.settled();
+    await ctx.jobDirs.empty();
     ctx.launcher?.close();
   };
   return Object.freeze({ ctx, listener, ...(statsServer ? { statsServer } : {}), stop, stopNow });

@@ -24,7 +24,7 @@
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { preprocessedExtension, rewriteArgs, scanArgs } from '../compiler/args.js';
-import { makeJobDir, type JobDir } from '../compiler/job-dir.js';
+import type { JobDir } from '../compiler/job-dir.js';
 import { withPipe } from '../compiler/pipe.js';
 import { runCompiler, type RunResult } from '../compiler/run.js';
 import { checkCompiler, checkOptions } from '../compiler/whitelist.js';
@@ -127,7 +127,12 @@ export async function startEarly(
       unreserve();
       return undefined;
     }
-    const dir = makeJobDir(config.tmpdir, ext, scan.assemblyOutput ? 's' : 'o', config.chroot);
+    const dir = ctx.jobDirs.make(
+      config.tmpdir,
+      ext,
+      scan.assemblyOutput ? 's' : 'o',
+      config.chroot,
+    );
     let argv: readonly string[] = rewriteArgs(
       [...args],
       scan,

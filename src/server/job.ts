@@ -4,7 +4,7 @@
 
 import { preprocessedExtension, rewriteArgs, scanArgs } from '../compiler/args.js';
 import { stripRootFromDebugInfo } from '../compiler/debug-info.js';
-import { makeJobDir, readSmallOrAsync, unlinkIfThere } from '../compiler/job-dir.js';
+import { readSmallOrAsync, unlinkIfThere } from '../compiler/job-dir.js';
 import { fixDependencies, rewritePumpArgs, type PumpArgs } from '../compiler/pump-args.js';
 import { buildPumpTree } from '../compiler/pump-tree.js';
 import { withPipe } from '../compiler/pipe.js';
@@ -122,7 +122,7 @@ async function runJobWith(
   try {
     dir =
       pre?.dir ??
-      makeJobDir(
+      ctx.jobDirs.make(
         config.tmpdir,
         preprocessedExtension(input),
         scan.assemblyOutput ? 's' : 'o',
