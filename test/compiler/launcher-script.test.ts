@@ -1,0 +1,47 @@
+// The resident launcher (launcher-script.ts) run by the real perl, talked to
+// over its stdin and stdout as the daemon does.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { LAUNCHER_SCRIPT } from '../../src/compiler/launcher-script.js';
+
+/** The launcher with SIGCHLD blocked from the start (a blocked mask is kept across exec). */
+function launcherWithoutSigchld() {
+  const blockThenExec =
+    'use POSIX; POSIX::sigprocmask(SIG_BLOCK, POSIX::SigSet->new(SIGCHLD)) or die; exec @ARGV or die';
+  return spawn('perl', ['-e', blockThenExec, 'perl', '-e', LAUNCHER_SCRIPT], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+}
+
+test('a compiler exit is reported even when its SIGCHLD never wakes the launcher', async (t) => {
+  // Perl runs a handler at its next safe point: a SIGCHLD that comes just
+  // before select(2) wakes nothing until select returns. Blocked, it never
+  // does: only the launcher's bounded select can notice the exit.
+  const dir = mkdtempSync(join(tmpdir(), 'tsdistccd_'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const launcher = launcherWithoutSigchld();
+  t.after(() => launcher.kill('SIGKILL'));
+  const lines = createInterface({ input: launcher.stdout });
+  const events: string[] = [];
+  const exited = new Promise<string>((resolve) =>
+    lines.on('line', (line) => {
+      events.push(line);
+      if (line.startsWith('E ')) resolve(line);
+    }),
+  );
+  const argv = ['sh', '-c', 'echo said; echo complained >&2'];
+  launcher.stdin.write(['J', '7', dir, '', '', String(argv.length), ...argv].join('\0') + '\0');
+  const timeout = new Promise<string>((resolve) => setTimeout(() => resolve('none'), 3000));
+  const exit = await Promise.race([exited, timeout]);
+  assert.match(events[0] ?? '', /^S 7 \d+$/);
+  // Status 0, then the sizes of its stdout ("said\n") and stderr ("complained\n").
+  assert.equal(exit, 'E 7 0 5 11', `events: ${events.join(' | ')}`);
+  assert.equal(readFileSync(join(dir, 'stdout'), 'utf8'), 'said\n');
+  launcher.stdin.end();
+});
