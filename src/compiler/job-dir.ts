@@ -130,11 +130,6 @@ export class JobDirs {
     return jobDir(path, inputExt, outputExt, root, (made) => this.#release(path, tmpdir, made));
   }
 
-  /** Directories kept for reuse now. */
-  get idle(): number {
-    return this.#idle.length;
-  }
-
   /** Removes every kept directory (the daemon stops). */
   async empty(): Promise<void> {
     clearTimeout(this.#sweep);
