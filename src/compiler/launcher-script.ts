@@ -61,10 +61,11 @@ sub reap {
 }
 sub start {
   my ($id, $dir, $sub, $fifo, @argv) = @_;
+  my $host = $root ne '' ? "$root$dir" : $dir;
   my ($reader, $writer);
   if ($fifo ne '') {
     # Only a fixed name, only in a job directory: checked again in the child.
-    my $path = ($root ne '' ? "$root$dir" : $dir) . "/$fifo";
+    my $path = "$host/$fifo";
     if ($fifo !~ m{^input\.[a-z]+$} || $dir =~ m{/\.\.(/|$)} || $dir !~ m{/tsdistccd_[A-Za-z0-9]+$}
         || !POSIX::mkfifo($path, 0600)
         || ($uid ne '' && !chown($uid, $gid, $path))
@@ -86,7 +87,6 @@ sub start {
     close($wake_r); close($wake_w);
     # Only job directories, only inside ROOT: no '..', fixed prefix.
     if ($dir =~ m{/\.\.(/|$)} || $dir !~ m{/tsdistccd_[A-Za-z0-9]+$}) { print STDERR "bad job directory $dir\n"; POSIX::_exit(110); }
-    my $host = $root ne '' ? "$root$dir" : $dir;
     if ($root ne '' && $bwrap eq '') {
       chroot($root) or do { print STDERR "chroot $root: $!\n"; POSIX::_exit(110) };
       chdir($dir) or POSIX::_exit(110);
@@ -125,7 +125,7 @@ sub start {
   }
   close($reader) if defined $reader;
   $writers{$id} = $writer if defined $writer;
-  $dirs{$id} = $root ne '' ? "$root$dir" : $dir;
+  $dirs{$id} = $host;
   $ids{$pid} = $id;
   print "S $id $pid\n";
 }

@@ -84,6 +84,8 @@ export function makeContext(
       logger.warning('no perl on PATH: compilers are forked by the daemon itself (slower per job)');
     }
   }
+  const cannotRemove = (err: Error) =>
+    logger.warning(`cannot remove a job directory: ${err.message}`);
   return Object.seal({
     ...(launcher ? { launcher } : {}),
     config,
@@ -92,10 +94,8 @@ export function makeContext(
     queue: new JobQueue(config.jobs, config.queueLimit),
     jobs: new JobBoard(),
     compilerEnv,
-    cleanups: new Cleanups((err) =>
-      logger.warning(`cannot remove a job directory: ${err.message}`),
-    ),
-    jobDirs: new JobDirs((err) => logger.warning(`cannot remove a job directory: ${err.message}`)),
+    cleanups: new Cleanups(cannotRemove),
+    jobDirs: new JobDirs(cannotRemove),
   });
 }
 

@@ -168,10 +168,6 @@ class PipeWriter {
     return this.#gone || (this.#socket?.destroyed ?? false);
   }
 
-  get needDrain(): boolean {
-    return this.#socket?.writableNeedDrain ?? false;
-  }
-
   /** Like a stream's write(): false once the caller should wait for drained(). */
   write(piece: Buffer): boolean {
     if (this.destroyed) return true;
