@@ -4,10 +4,16 @@
 // interleaved with the order alternating, at -j4 and -j8. Reports median wall
 // time per build, the ratio, each daemon's own CPU and peak RSS, tsdistccd's
 // per-job phase split, and checks every object against a local gcc build.
+// Each round's two builds at one -j run back to back, so each pair's ratio
+// has the machine's drift (which moves a single build by ±15 % here) mostly
+// cancelled: their geometric mean and its 95 % interval are reported next to
+// the medians. Before the timed runs each daemon does --warmup untimed builds
+// (a daemon that serves builds has served builds before; V8 has optimized
+// tsdistccd's per-job code, and both have the compilers in the page cache).
 // Appends a section to bench/RESULTS.md. Not a test: nothing is asserted.
 //
-//   node bench/throughput.js [--runs 3] [--files 120] [--jobs 4,8] [--default-limit] [--no-write]
-//   node bench/throughput.js --short    (12 units, one run, ~10 s, writes nothing)
+//   node bench/throughput.js [--runs 3] [--files 120] [--jobs 4,8] [--warmup 1] [--default-limit] [--no-write]
+//   node bench/throughput.js --short    (12 units, one run, no warm-up, ~10 s, writes nothing)
 //
 // The client sends up to J jobs at once (DISTCC_HOSTS=127.0.0.1:PORT/J): its
 // default limit of 4 jobs per host would make -j8 look like -j4 to the daemon.
@@ -27,17 +33,19 @@ import { benchOptions, commandLine, intList, positiveInt } from './lib/options.j
 import { appendSection, ratioLine, table } from './lib/results.js';
 import { timed } from './lib/run.js';
 import { tempDir } from './lib/temp.js';
-import { fixed, median } from './lib/stats.js';
+import { fixed, median, pairedRatio } from './lib/stats.js';
 
 const opts = benchOptions({
   runs: { type: 'string' },
   files: { type: 'string' },
   jobs: { type: 'string' },
+  warmup: { type: 'string' },
   'default-limit': { type: 'boolean', default: false },
 });
 const RUNS = positiveInt('runs', opts.runs, opts.short ? 1 : 3);
 const FILES = positiveInt('files', opts.files, opts.short ? 12 : 120);
 const JOBS = intList('jobs', opts.jobs, [4, 8]);
+const WARMUP = opts.warmup === '0' ? 0 : positiveInt('warmup', opts.warmup, opts.short ? 0 : 1);
 
 const work = tempDir('tsdistcc-throughput-');
 for (let i = 0; i < FILES; i++) writeFileSync(join(work, `u${i}.c`), cSource(i));
@@ -63,6 +71,14 @@ const localMs = await make(LOCAL_J);
 const reference = objects();
 
 const daemons = await startBoth();
+const warmJ = Math.max(...JOBS);
+for (let w = 0; w < WARMUP; w++) {
+  for (const d of roundOrder(w, daemons)) {
+    clean();
+    await make(warmJ, clientEnv(d, { hostSuffix: opts['default-limit'] ? '' : `/${warmJ}` }));
+    process.stderr.write(`${d.name} -j${warmJ} warm-up ${w + 1} done\n`);
+  }
+}
 const runs = [];
 for (let r = 0; r < RUNS; r++) {
   for (const [ji, j] of JOBS.entries()) {
@@ -74,7 +90,7 @@ for (let r = 0; r < RUNS; r++) {
       const ms = await make(j, env);
       const usage = await sampler.stop();
       const server = before && metricsDelta(before, await fetchMetrics(d.statsPort));
-      runs.push({ daemon: d.name, j, ms, usage, server, objects: objects() });
+      runs.push({ daemon: d.name, j, round: r, ms, usage, server, objects: objects() });
       process.stderr.write(`${d.name} -j${j} run ${r + 1}: ${(ms / 1000).toFixed(2)} s\n`);
     }
   }
@@ -161,7 +177,26 @@ const ratios = JOBS.flatMap((j) => {
     ratioLine(`make -j${j} daemon CPU`, ...both(cpu)),
   ];
 });
+const paired = new Map(
+  JOBS.map((j) => {
+    const mine = of('tsdistccd', j);
+    const theirs = new Map(of('distccd', j).map((r) => [r.round, r.ms]));
+    return [j, pairedRatio(mine.map((r) => r.ms / theirs.get(r.round)))];
+  }),
+);
+const pairedText = JOBS.map((j) => {
+  const p = paired.get(j);
+  const interval = p.n > 1 ? `, 95 % interval ${p.low.toFixed(3)}–${p.high.toFixed(3)}` : '';
+  return `- -j${j}: geometric mean **${p.geomean.toFixed(3)}**${interval} (${p.n} pair${p.n === 1 ? '' : 's'})`;
+}).join('\n');
+const pairedRatios = JOBS.map(
+  (j) =>
+    `Ratio tsdistccd / distccd, make -j${j} wall time, paired: **${paired.get(j).geomean.toFixed(3)}**`,
+);
 const limit = opts['default-limit'] ? '' : '/J';
+const warmText = WARMUP
+  ? ` Before them, ${WARMUP} untimed warm-up build${WARMUP > 1 ? 's' : ''} at -j${warmJ} through each daemon.`
+  : '';
 
 const section = `## Throughput: ${FILES} small units, make -j${JOBS.join('/-j')}, ${RUNS} run${RUNS > 1 ? 's' : ''} each, interleaved — ${new Date().toISOString()}
 
@@ -171,7 +206,7 @@ Client: Debian's \`distcc\`, DISTCC_HOSTS=127.0.0.1:PORT${limit}, a fresh DISTCC
 daemons with their default --jobs (CPUs + 2). Load average ${loadBefore} before, ${loadAfter} after.
 Command: \`${commandLine()}\`. Each build: \`make -s -jJ CC='distcc gcc'\` of ${FILES} generated
 units (\`-O2 -Wall\`, bench/lib/c-sources.js) after deleting the objects; first one local build
-(\`make -j${LOCAL_J} CC=gcc\`), the reference for the objects.
+(\`make -j${LOCAL_J} CC=gcc\`), the reference for the objects.${warmText}
 
 ${table(['daemon', '-j', 'runs (s)', 'median (s)', 'vs distccd', 'daemon CPU s (median)', 'daemon RSS peak'], rows)}
 
@@ -181,9 +216,14 @@ median over runs; node CPU from process_cpu_seconds_total):
 
 ${table(['-j', 'jobs OK', ...PHASES, 'node CPU'], phaseRows)}
 
+Paired wall times: in each round the two daemons' builds at one -j run one after the other, so
+most of the machine's drift cancels out of their ratio, tsdistccd's build over distccd's:
+
+${pairedText}
+
 ${objectsText}
 
-${ratios.join('\n')}
+${[...ratios, ...pairedRatios].join('\n')}
 `;
 process.stdout.write(section);
 if (opts.write) appendSection(section);
