@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --v8-pool-size=1 --interrupt-budget=16384
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --v8-pool-size=1
 // tsdistccd: parse, call main(), set the exit status.
 
 import { realpathSync } from 'node:fs';
