@@ -38,19 +38,33 @@
 //          writable (and TMPDIR, for the compiler's own temporary files).
 //   SYS_PERSONALITY  '' or personality(2)'s system call number on this
 //          architecture (launcher.ts knows them), given with PERSONALITY.
+//   SYS_MKNODAT  '' or mknodat(2)'s number: the FIFO is made with it.
+//
+// POSIX (1.5 MB of the launcher's 7 MB) is loaded only where core Perl has
+// no safe stand-in: for the account switch (POSIX::setuid sets the saved
+// uid too; Perl's $< and $> leave it), for mkfifo where the mknodat number
+// is not known, and in a child that must _exit without exec.
 
 export const LAUNCHER_SCRIPT = String.raw`
-use strict; use warnings; use POSIX ();
+use strict; use warnings; use Fcntl qw(F_GETFL F_SETFL O_NONBLOCK O_RDONLY O_WRONLY S_IFIFO);
 $| = 1;
-my ($root, $uid, $gid, $pers, $bwrap, $SYS_personality) = map { defined $_ ? $_ : '' } @ARGV[0 .. 5];
+my ($root, $uid, $gid, $pers, $bwrap, $SYS_personality, $SYS_mknodat) = map { defined $_ ? $_ : '' } @ARGV[0 .. 6];
 die "a personality needs its system call number\n" if $pers ne '' && $SYS_personality !~ /^\d+$/;
+require POSIX if $uid ne '' || $gid ne '' || $SYS_mknodat !~ /^\d+$/;
+# mknodat(AT_FDCWD, path, S_IFIFO | 0600, 0), or POSIX's mkfifo.
+sub mkfifo_at {
+  return syscall($SYS_mknodat + 0, -100, $_[0], S_IFIFO | 0600, 0) == 0 if $SYS_mknodat =~ /^\d+$/;
+  return POSIX::mkfifo($_[0], 0600);
+}
+sub child_exit { require POSIX; POSIX::_exit($_[0]) }
 my %ids; my %writers; my %dirs; my $buf = '';
 pipe(my $wake_r, my $wake_w) or die "pipe: $!";
-for ($wake_r, $wake_w) { my $fl = fcntl($_, POSIX::F_GETFL(), 0); fcntl($_, POSIX::F_SETFL(), $fl | POSIX::O_NONBLOCK()); }
+for ($wake_r, $wake_w) { my $fl = fcntl($_, F_GETFL, 0); fcntl($_, F_SETFL, $fl | O_NONBLOCK); }
 $SIG{CHLD} = sub { syswrite($wake_w, "x") };
 $SIG{PIPE} = 'IGNORE';
 sub reap {
-  while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) {
+  # 1 is WNOHANG on Linux.
+  while ((my $pid = waitpid(-1, 1)) > 0) {
     my $id = delete $ids{$pid};
     next unless defined $id;
     my $status = $?;
@@ -67,41 +81,41 @@ sub start {
     # Only a fixed name, only in a job directory: checked again in the child.
     my $path = "$host/$fifo";
     if ($fifo !~ m{^input\.[a-z]+$} || $dir =~ m{/\.\.(/|$)} || $dir !~ m{/tsdistccd_[A-Za-z0-9]+$}
-        || !POSIX::mkfifo($path, 0600)
+        || !mkfifo_at($path)
         || ($uid ne '' && !chown($uid, $gid, $path))
-        || !sysopen($reader, $path, POSIX::O_RDONLY() | POSIX::O_NONBLOCK())
-        || !sysopen($writer, $path, POSIX::O_WRONLY() | POSIX::O_NONBLOCK())) {
+        || !sysopen($reader, $path, O_RDONLY | O_NONBLOCK)
+        || !sysopen($writer, $path, O_WRONLY | O_NONBLOCK)) {
       print STDERR "early start in $dir: $!\n"; print "E $id " . (110 << 8) . "\n"; return;
     }
     # The compiler reads it blocking; the writer is close-on-exec. A bigger
     # pipe (F_SETPIPE_SZ, 1031; up to pipe-max-size) takes a big source in a
     # few writes instead of one per 64 KiB; if refused, the default will do.
-    fcntl($reader, POSIX::F_SETFL(), 0);
+    fcntl($reader, F_SETFL, 0);
     fcntl($writer, 1031, 1 << 20);
   }
   my $pid = fork();
   if (!defined $pid) { print "E $id " . (110 << 8) . "\n"; return; }
   if ($pid == 0) {
     $SIG{CHLD} = 'DEFAULT'; $SIG{PIPE} = 'DEFAULT';
-    POSIX::setpgid(0, 0);
+    setpgrp(0, 0);
     close($wake_r); close($wake_w);
     # Only job directories, only inside ROOT: no '..', fixed prefix.
-    if ($dir =~ m{/\.\.(/|$)} || $dir !~ m{/tsdistccd_[A-Za-z0-9]+$}) { print STDERR "bad job directory $dir\n"; POSIX::_exit(110); }
+    if ($dir =~ m{/\.\.(/|$)} || $dir !~ m{/tsdistccd_[A-Za-z0-9]+$}) { print STDERR "bad job directory $dir\n"; child_exit(110); }
     if ($root ne '' && $bwrap eq '') {
-      chroot($root) or do { print STDERR "chroot $root: $!\n"; POSIX::_exit(110) };
-      chdir($dir) or POSIX::_exit(110);
+      chroot($root) or do { print STDERR "chroot $root: $!\n"; child_exit(110) };
+      chdir($dir) or child_exit(110);
     } else {
-      chdir($host) or POSIX::_exit(110);
+      chdir($host) or child_exit(110);
     }
     if (defined $reader) { open(STDIN, '<&', $reader); close($reader); close($writer); }
     else { open(STDIN, '<', '/dev/null'); }
     open(STDOUT, '>', 'stdout'); open(STDERR, '>', 'stderr');
     $ENV{TMPDIR} = $dir;
-    my $fail = sub { print STDERR "failed to exec $argv[0]: $_[0]\n"; POSIX::_exit(110) };
+    my $fail = sub { print STDERR "failed to exec $argv[0]: $_[0]\n"; child_exit(110) };
     if ($uid ne '') { chown($uid, $gid, 'stdout', 'stderr'); }
     if ($sub ne '') {
-      if ($sub =~ m{^/|(^|/)\.\.(/|$)}) { print STDERR "bad job subdirectory $sub\n"; POSIX::_exit(110); }
-      chdir($sub) or do { print STDERR "chdir $sub: $!\n"; POSIX::_exit(110) };
+      if ($sub =~ m{^/|(^|/)\.\.(/|$)}) { print STDERR "bad job subdirectory $sub\n"; child_exit(110); }
+      chdir($sub) or do { print STDERR "chdir $sub: $!\n"; child_exit(110) };
     }
     if ($pers ne '' && syscall($SYS_personality + 0, $pers + 0) == -1) { $fail->("personality($pers): $!"); }
     if ($gid ne '') {
@@ -121,7 +135,7 @@ sub start {
     my $err = "$!";
     if ($argv[0] =~ m{/([^/]+)$}) { my $base = $1; no warnings 'exec'; exec { $base } ($base, @argv[1 .. $#argv]); }
     print STDERR "failed to exec $argv[0]: $err\n";
-    POSIX::_exit(110);
+    child_exit(110);
   }
   close($reader) if defined $reader;
   $writers{$id} = $writer if defined $writer;

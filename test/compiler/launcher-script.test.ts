@@ -4,10 +4,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { mknodatSyscall } from '../../src/compiler/launcher.js';
 import { LAUNCHER_SCRIPT } from '../../src/compiler/launcher-script.js';
 
 /** The launcher with SIGCHLD blocked from the start (a blocked mask is kept across exec). */
@@ -43,5 +52,60 @@ test('a compiler exit is reported even when its SIGCHLD never wakes the launcher
   // Status 0, then the sizes of its stdout ("said\n") and stderr ("complained\n").
   assert.equal(exit, 'E 7 0 5 11', `events: ${events.join(' | ')}`);
   assert.equal(readFileSync(join(dir, 'stdout'), 'utf8'), 'said\n');
+  launcher.stdin.end();
+});
+
+/** The launcher as the daemon starts it (no chroot, no account switch), with `mknodat` as given. */
+function launcherWith(mknodat: string) {
+  return spawn('perl', ['-e', LAUNCHER_SCRIPT, '', '', '', '', '', '', mknodat], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+}
+
+/** Runs `cat` as an early-started compiler: the source goes in through the FIFO the launcher made. */
+async function catThroughFifo(launcher: ReturnType<typeof launcherWith>, dir: string) {
+  const lines = createInterface({ input: launcher.stdout });
+  const events: string[] = [];
+  const started = new Promise<void>((resolve) =>
+    lines.on('line', (line) => {
+      events.push(line);
+      if (line.startsWith('S ')) resolve();
+    }),
+  );
+  const exited = new Promise<string>((resolve) =>
+    lines.on('line', (line) => line.startsWith('E ') && resolve(line)),
+  );
+  launcher.stdin.write(['J', '3', dir, '', 'input.i', '1', 'cat'].join('\0') + '\0');
+  await Promise.race([started, exited]);
+  const fifo = join(dir, 'input.i');
+  assert.ok(statSync(fifo).isFIFO(), `events: ${events.join(' | ')}`);
+  const fd = openSync(fifo, 'w');
+  launcher.stdin.write('C\x003\x00');
+  writeSync(fd, 'int x;\n');
+  closeSync(fd);
+  assert.equal(await exited, 'E 3 0 7 0');
+  assert.equal(readFileSync(join(dir, 'stdout'), 'utf8'), 'int x;\n');
+}
+
+/** Whether the process has Perl's POSIX module loaded (its shared object mapped). */
+const hasPosix = (pid: number) => /\/POSIX\.so$/m.test(readFileSync(`/proc/${pid}/maps`, 'utf8'));
+
+test('the early-start FIFO is made by mknodat(2) by number, without loading POSIX (1.5 MB)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsdistccd_'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const launcher = launcherWith(String(mknodatSyscall()));
+  t.after(() => launcher.kill('SIGKILL'));
+  await catThroughFifo(launcher, dir);
+  assert.equal(hasPosix(launcher.pid!), false, 'POSIX is not loaded');
+  launcher.stdin.end();
+});
+
+test('where the mknodat number is not known, the FIFO comes from POSIX::mkfifo', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsdistccd_'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const launcher = launcherWith('');
+  t.after(() => launcher.kill('SIGKILL'));
+  await catThroughFifo(launcher, dir);
+  assert.equal(hasPosix(launcher.pid!), true, 'POSIX is loaded');
   launcher.stdin.end();
 });

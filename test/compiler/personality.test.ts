@@ -1,17 +1,18 @@
-// personality(2)'s system call number, which the launcher calls by number
-// (perl has no personality()), checked against the kernel headers installed
-// here (linux-libc-dev): x86_64's, i386's, and asm-generic's (arm64, riscv64,
-// loongarch64). The --personality tests (integration/chroot) show the x86_64
-// one working.
+// personality(2)'s and mknodat(2)'s system call numbers, which the launcher
+// calls by number (perl has no personality(), and mkfifo only in POSIX),
+// checked against the kernel headers installed here (linux-libc-dev):
+// x86_64's, i386's, and asm-generic's (arm64, riscv64, loongarch64). The
+// --personality tests (integration/chroot) show the x86_64 personality
+// working, and every early-start test the x86_64 mknodat.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { personalitySyscall } from '../../src/compiler/launcher.js';
+import { mknodatSyscall, personalitySyscall } from '../../src/compiler/launcher.js';
 
-function fromHeader(path: string): number | undefined {
+function fromHeader(path: string, name: string): number | undefined {
   if (!existsSync(path)) return undefined;
-  const m = /^#define __NR_personality (\d+)$/m.exec(readFileSync(path, 'utf8'));
+  const m = new RegExp(`^#define __NR_${name} (\\d+)$`, 'm').exec(readFileSync(path, 'utf8'));
   return m ? Number(m[1]) : undefined;
 }
 
@@ -25,12 +26,18 @@ const HEADERS: [string, string][] = [
 
 for (const [arch, header] of HEADERS) {
   test(`personality(2) on ${arch} is the number ${header} gives`, (t) => {
-    const expected = fromHeader(header);
+    const expected = fromHeader(header, 'personality');
     if (expected === undefined) return t.skip(`${header} is not installed`);
     assert.equal(personalitySyscall(arch), expected);
+  });
+  test(`mknodat(2) on ${arch} is the number ${header} gives`, (t) => {
+    const expected = fromHeader(header, 'mknodat');
+    if (expected === undefined) return t.skip(`${header} is not installed`);
+    assert.equal(mknodatSyscall(arch), expected);
   });
 }
 
 test('an architecture without a known number gets none (the daemon then refuses --personality)', () => {
   assert.equal(personalitySyscall('mips'), undefined);
+  assert.equal(mknodatSyscall('mips'), undefined);
 });
