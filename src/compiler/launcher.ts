@@ -19,44 +19,32 @@ export type Confinement = Readonly<{
 }>;
 
 /**
- * personality(2)'s system call number for Node's (and so perl's) architecture:
- * the kernel's syscall tables (arch/x86/entry/syscalls, arch/arm/tools,
- * arch/powerpc, arch/s390; 92 where the architecture uses asm-generic's).
+ * The system calls the launcher makes by number, for Node's (and so perl's)
+ * architecture, from the kernel's syscall tables (arch/x86/entry/syscalls,
+ * arch/arm/tools, arch/powerpc, arch/s390, asm-generic's for the rest):
+ * personality(2), which perl does not have, and mknodat(2), for early start's
+ * FIFO, so that the launcher need not load Perl's POSIX module (1.5 MB) for
+ * mkfifo alone.
  */
-const PERSONALITY_SYSCALL: Readonly<Partial<Record<string, number>>> = {
-  x64: 135,
-  ia32: 136,
-  arm: 136,
-  ppc64: 136,
-  s390x: 136,
-  arm64: 92,
-  riscv64: 92,
-  loong64: 92,
+const SYSCALLS: Readonly<Partial<Record<string, { personality: number; mknodat: number }>>> = {
+  x64: { personality: 135, mknodat: 259 },
+  ia32: { personality: 136, mknodat: 297 },
+  arm: { personality: 136, mknodat: 324 },
+  ppc64: { personality: 136, mknodat: 288 },
+  s390x: { personality: 136, mknodat: 290 },
+  arm64: { personality: 92, mknodat: 33 },
+  riscv64: { personality: 92, mknodat: 33 },
+  loong64: { personality: 92, mknodat: 33 },
 };
 
 /** The number, or undefined where it is not known (--personality is then refused). */
 export function personalitySyscall(arch: string = process.arch): number | undefined {
-  return PERSONALITY_SYSCALL[arch];
+  return SYSCALLS[arch]?.personality;
 }
 
-/**
- * mknodat(2)'s number, from the same tables: the launcher makes early
- * start's FIFO with it, so that it need not load Perl's POSIX module
- * (1.5 MB) for mkfifo alone. Where it is not known, the launcher uses POSIX.
- */
-const MKNODAT_SYSCALL: Readonly<Partial<Record<string, number>>> = {
-  x64: 259,
-  ia32: 297,
-  arm: 324,
-  ppc64: 288,
-  s390x: 290,
-  arm64: 33,
-  riscv64: 33,
-  loong64: 33,
-};
-
+/** The number, or undefined where it is not known (the launcher then uses POSIX's mkfifo). */
 export function mknodatSyscall(arch: string = process.arch): number | undefined {
-  return MKNODAT_SYSCALL[arch];
+  return SYSCALLS[arch]?.mknodat;
 }
 
 function launcherArgs(c: Confinement): string[] {
