@@ -70,12 +70,15 @@ clean();
 const localMs = await make(LOCAL_J);
 const reference = objects();
 
+/** The client's environment for daemon `d` at -jJ: up to J jobs at once unless --default-limit. */
+const envFor = (d, j) => clientEnv(d, { hostSuffix: opts['default-limit'] ? '' : `/${j}` });
+
 const daemons = await startBoth();
 const warmJ = Math.max(...JOBS);
 for (let w = 0; w < WARMUP; w++) {
   for (const d of roundOrder(w, daemons)) {
     clean();
-    await make(warmJ, clientEnv(d, { hostSuffix: opts['default-limit'] ? '' : `/${warmJ}` }));
+    await make(warmJ, envFor(d, warmJ));
     process.stderr.write(`${d.name} -j${warmJ} warm-up ${w + 1} done\n`);
   }
 }
@@ -84,7 +87,7 @@ for (let r = 0; r < RUNS; r++) {
   for (const [ji, j] of JOBS.entries()) {
     for (const d of roundOrder(r + ji, daemons)) {
       clean();
-      const env = clientEnv(d, { hostSuffix: opts['default-limit'] ? '' : `/${j}` });
+      const env = envFor(d, j);
       const before = d.statsPort ? await fetchMetrics(d.statsPort) : undefined;
       const sampler = await startUsageSampler(d.kind, d.pid);
       const ms = await make(j, env);

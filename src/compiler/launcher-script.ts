@@ -50,10 +50,11 @@ use strict; use warnings; use Fcntl qw(F_GETFL F_SETFL O_NONBLOCK O_RDONLY O_WRO
 $| = 1;
 my ($root, $uid, $gid, $pers, $bwrap, $SYS_personality, $SYS_mknodat) = map { defined $_ ? $_ : '' } @ARGV[0 .. 6];
 die "a personality needs its system call number\n" if $pers ne '' && $SYS_personality !~ /^\d+$/;
-require POSIX if $uid ne '' || $gid ne '' || $SYS_mknodat !~ /^\d+$/;
+my $mknodat = $SYS_mknodat =~ /^\d+$/ ? $SYS_mknodat + 0 : undef;
+require POSIX if $uid ne '' || $gid ne '' || !defined $mknodat;
 # mknodat(AT_FDCWD, path, S_IFIFO | 0600, 0), or POSIX's mkfifo.
 sub mkfifo_at {
-  return syscall($SYS_mknodat + 0, -100, $_[0], S_IFIFO | 0600, 0) == 0 if $SYS_mknodat =~ /^\d+$/;
+  return syscall($mknodat, -100, $_[0], S_IFIFO | 0600, 0) == 0 if defined $mknodat;
   return POSIX::mkfifo($_[0], 0600);
 }
 sub child_exit { require POSIX; POSIX::_exit($_[0]) }
