@@ -12,6 +12,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { FIXTURE_BIN, ROOT } from './paths.js';
@@ -25,6 +26,8 @@ export const I686_ARGS = ['--chroot', ROOT_DIR, '--personality', 'linux32', '--u
 /** Why the root can't be used here, or undefined when it is ready. */
 export function ensureRoot(): string | undefined {
   if (process.getuid?.() !== 0) return 'entering the i386 root needs root';
+  const ia32 = spawnSync('bash', [`${ROOT}scripts/runs-ia32.sh`], { encoding: 'utf8' });
+  if (ia32.status !== 0) return ia32.stdout.trim() || 'this kernel runs no 32-bit programs';
   // The mark scripts/make-test-root.sh checks too.
   if (!existsSync(`${ROOT_DIR}/usr/bin/pacman`))
     return `no i386 root at ${ROOT_DIR}: make it with scripts/make-test-root.sh (.ci/run does)`;
