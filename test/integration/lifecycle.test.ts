@@ -217,6 +217,8 @@ test('SIGHUP reopens the log file after logrotate moved it', async () => {
       stdio: 'ignore',
     },
   );
+  // Listened for from the start: a daemon that died early must not leave the wait hanging.
+  const exited = new Promise((r) => child.once('exit', r));
   try {
     await until(
       'the log file says listening',
@@ -231,7 +233,7 @@ test('SIGHUP reopens the log file after logrotate moved it', async () => {
     assert.doesNotMatch(readFileSync(`${logFile}.1`, 'utf8'), /SIGHUP/);
   } finally {
     child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await exited;
   }
 });
 
