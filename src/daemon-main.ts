@@ -16,12 +16,13 @@ import { makeContext, startDaemon, type Daemon } from './server/daemon.js';
 import { isAllowed } from './server/access.js';
 import { endWith } from './server/listener.js';
 import { loadExeca } from './compiler/run.js';
+import { chooseRunner, type RunnerOptions } from './compiler/runner.js';
 import { applyReload } from './server/reload.js';
 import type { ServerContext } from './server/context.js';
 import { DatagramSender } from './system/datagram.js';
 import { detach, isDetachedChild, reportToParent } from './system/detach.js';
 import { removePidFile, writePidFile } from './system/pid-file.js';
-import { accountToRunAs, dropPrivileges, switchTo } from './system/privileges.js';
+import { accountToRunAs, dropPrivileges, switchTo, type Account } from './system/privileges.js';
 import { createNotifier } from './system/sd-notify.js';
 import { pickSockets, takeListenFds } from './system/socket-activation.js';
 import { VERSION } from './version.js';
@@ -97,6 +98,28 @@ function checkWhitelist(config: DaemonConfig): void {
   }
 }
 
+function runnerOptions(
+  config: DaemonConfig,
+  logger: Logger,
+  cenv: NodeJS.ProcessEnv,
+  env: NodeJS.ProcessEnv,
+  useLauncher: boolean,
+  account?: Account,
+): RunnerOptions {
+  return {
+    sandbox: config.sandbox,
+    ...(config.chroot !== undefined ? { chroot: config.chroot } : {}),
+    personality: config.personality,
+    tmpdir: config.tmpdir,
+    useLauncher: useLauncher && config.launcher,
+    ...(account ? { account: { uid: account.uid, gid: account.gid } } : {}),
+    env: cenv,
+    hostPath: env.PATH ?? '/usr/bin:/bin',
+    onError: (m) => logger.error(m),
+    onWarning: (m) => logger.warning(m),
+  };
+}
+
 function stdinIsSocket(): boolean {
   try {
     return fstatSync(0).isSocket();
@@ -110,7 +133,13 @@ async function serveInetd(
   logger: Logger,
   env: NodeJS.ProcessEnv,
 ): Promise<number> {
-  const ctx = makeContext(config, logger, compilerEnv(env, config.chroot));
+  const cenv = compilerEnv(env, config.chroot);
+  const ctx = makeContext(
+    config,
+    logger,
+    cenv,
+    await chooseRunner(runnerOptions(config, logger, cenv, env, false)),
+  );
   // No launcher here: compilers are forked with execa, loaded before fd 0 is taken.
   await loadExeca();
   // inetd hands over one TCP socket as fd 0 and 1; ssh and tests give pipes
@@ -236,7 +265,6 @@ async function startZeroconf(
 ) {
   const { advertise } = await import('./zeroconf/publish.js');
   const { config } = ctx;
-  const bwrap = ctx.launcher && config.sandbox === 'bwrap' ? 'bwrap' : undefined;
   return advertise(
     {
       port: daemon.listener.address().port,
@@ -249,7 +277,7 @@ async function startZeroconf(
         ...(config.chroot !== undefined ? { root: config.chroot } : {}),
         personality: config.personality,
         ...(account ? { uid: account.uid, gid: account.gid } : {}),
-        ...(bwrap !== undefined ? { bwrap } : {}),
+        ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
       },
     },
     ctx.logger,
@@ -263,10 +291,9 @@ async function runDaemon(
   env: NodeJS.ProcessEnv,
 ): Promise<number> {
   const account = accountToRunAs(config.user);
-  const ctx = makeContext(config, logger, compilerEnv(env, config.chroot), {
-    ...(account ? { account } : {}),
-    hostPath: env.PATH ?? '/usr/bin:/bin',
-  });
+  const cenv = compilerEnv(env, config.chroot);
+  const runner = await chooseRunner(runnerOptions(config, logger, cenv, env, true, account));
+  const ctx = makeContext(config, logger, cenv, runner);
   // Without the launcher (--no-launcher, no perl) compilers are forked with execa.
   if (!ctx.launcher) await loadExeca();
   const passed = pickSockets(takeListenFds(env));
@@ -299,7 +326,7 @@ async function runDaemon(
   zeroconf?.start();
   const where = daemon.listener.address();
   logger.notice(
-    `listening on ${where.address}:${where.port}${passed.jobs !== undefined ? ' (socket from systemd)' : ''}${daemon.statsServer ? `, stats on port ${(daemon.statsServer.address() as { port: number }).port}` : ''}; jobs ${config.jobs}, queue ${config.queueLimit}${account ? `, user ${account.name}` : ''}`,
+    `listening on ${where.address}:${where.port}${passed.jobs !== undefined ? ' (socket from systemd)' : ''}${daemon.statsServer ? `, stats on port ${(daemon.statsServer.address() as { port: number }).port}` : ''}; jobs ${config.jobs}, queue ${config.queueLimit}${account ? `, user ${account.name}` : ''}, sandbox ${runner.kind}`,
   );
   reportToParent('ready');
   const notifier = createNotifier(env, datagramSender());

@@ -31,7 +31,7 @@ export function defineDaemonOptions<T>(y: Argv<T>) {
     .option('chroot', {
       type: 'string',
       describe:
-        'run every compiler with DIR as its root (compilers and whitelist are looked up inside DIR); needs root, or --sandbox bwrap',
+        'run every compiler with DIR as its root (compilers and whitelist are looked up inside DIR); needs root, or the sandbox',
       group: 'Compilers:',
     })
     .option('personality', {
@@ -42,7 +42,7 @@ export function defineDaemonOptions<T>(y: Argv<T>) {
     .option('sandbox', {
       type: 'string',
       describe:
-        'none (default) or bwrap: each compiler in a bubblewrap sandbox with no network, / (or the chroot) read-only, only its job directory writable',
+        'auto (default), bwrap or none: each compiler in a bubblewrap sandbox of its own — a process namespace killed with the job, no network, / (or the chroot) read-only, /tmp /run /home hidden, only its job directory writable; auto runs unconfined, saying why, where bwrap cannot run',
       group: 'Compilers:',
     })
     .option('allow', {

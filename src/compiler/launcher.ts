@@ -3,6 +3,7 @@
 // node:child_process (perl.ts) after privileges are dropped; if it dies, the jobs it held fail as
 // "could not start" and the next job starts a new one.
 
+import type { Writable } from 'node:stream';
 import { spawnPerl } from './perl.js';
 
 /** What every compiler of this launcher gets (see launcher-script.ts). */
@@ -14,27 +15,35 @@ export type Confinement = Readonly<{
   gid?: number;
   /** personality(2) value, e.g. 8 for PER_LINUX32. */
   personality?: number;
-  /** bubblewrap's path: run each compiler in a sandbox. */
-  bwrap?: string;
+  /** Confine each compiler in namespaces of its own, hiding these directories (inside `root`). */
+  sandbox?: Readonly<{ hide: readonly string[] }>;
+}>;
+
+type Syscalls = Readonly<{
+  personality: number;
+  mknodat: number;
+  /** unshare, setns, mount, mount_setattr, prctl: the sandbox's; absent where not known. */
+  sandbox?: readonly [number, number, number, number, number];
 }>;
 
 /**
  * The system calls the launcher makes by number, for Node's (and so perl's)
  * architecture, from the kernel's syscall tables (arch/x86/entry/syscalls,
  * arch/arm/tools, arch/powerpc, arch/s390, asm-generic's for the rest):
- * personality(2), which perl does not have, and mknodat(2), for early start's
+ * personality(2), which perl does not have; mknodat(2), for early start's
  * FIFO, so that the launcher need not load Perl's POSIX module (1.5 MB) for
- * mkfifo alone.
+ * mkfifo alone; and those of the sandbox, checked against the installed
+ * headers where a test can (personality.test.ts).
  */
-const SYSCALLS: Readonly<Partial<Record<string, { personality: number; mknodat: number }>>> = {
-  x64: { personality: 135, mknodat: 259 },
-  ia32: { personality: 136, mknodat: 297 },
+const SYSCALLS: Readonly<Partial<Record<string, Syscalls>>> = {
+  x64: { personality: 135, mknodat: 259, sandbox: [272, 308, 165, 442, 157] },
+  ia32: { personality: 136, mknodat: 297, sandbox: [310, 346, 21, 442, 172] },
   arm: { personality: 136, mknodat: 324 },
   ppc64: { personality: 136, mknodat: 288 },
   s390x: { personality: 136, mknodat: 290 },
-  arm64: { personality: 92, mknodat: 33 },
-  riscv64: { personality: 92, mknodat: 33 },
-  loong64: { personality: 92, mknodat: 33 },
+  arm64: { personality: 92, mknodat: 33, sandbox: [97, 268, 40, 442, 167] },
+  riscv64: { personality: 92, mknodat: 33, sandbox: [97, 268, 40, 442, 167] },
+  loong64: { personality: 92, mknodat: 33, sandbox: [97, 268, 40, 442, 167] },
 };
 
 /** The number, or undefined where it is not known (--personality is then refused). */
@@ -47,6 +56,11 @@ export function mknodatSyscall(arch: string = process.arch): number | undefined 
   return SYSCALLS[arch]?.mknodat;
 }
 
+/** unshare, setns, mount, mount_setattr and prctl, or undefined where they are not known. */
+export function sandboxSyscalls(arch: string = process.arch): readonly number[] | undefined {
+  return SYSCALLS[arch]?.sandbox;
+}
+
 function launcherArgs(c: Confinement): string[] {
   const s = (v: string | number | undefined) => (v === undefined ? '' : String(v));
   const syscall = c.personality !== undefined ? personalitySyscall() : undefined;
@@ -55,14 +69,11 @@ function launcherArgs(c: Confinement): string[] {
     s(c.uid),
     s(c.gid),
     s(c.personality),
-    s(c.bwrap),
     s(syscall),
     s(mknodatSyscall()),
+    c.sandbox ? (sandboxSyscalls() ?? []).join(',') : '',
+    c.sandbox ? c.sandbox.hide.join('\n') : '',
   ];
-}
-
-function spawnLauncher(env: NodeJS.ProcessEnv, script: string, confinement: Confinement = {}) {
-  return spawnPerl(script, launcherArgs(confinement), env);
 }
 
 export type Started = Readonly<{
@@ -70,6 +81,8 @@ export type Started = Readonly<{
   pid: Promise<number | undefined>;
   /** Early start: the daemon has the input pipe open for writing; the launcher lets go of its end. */
   letGo: () => void;
+  /** Signals the compiler's process group (through the launcher: its pids are not ours when sandboxed). */
+  kill: (signal: 'SIGTERM' | 'SIGKILL') => void;
   /** Resolves with the raw wait status, or undefined if the launcher died. */
   status: Promise<Exit | undefined>;
 }>;
@@ -82,12 +95,19 @@ type Pending = {
   onStatus: (exit: Exit | undefined) => void;
 };
 
+type LauncherProcess = ReturnType<typeof spawnPerl>;
+
 export class Launcher {
   readonly #env: NodeJS.ProcessEnv;
   readonly #script: string;
   readonly #onError: (message: string) => void;
   readonly #confinement: Confinement;
-  #child: ReturnType<typeof spawnLauncher> | undefined;
+  readonly #as: { uid: number; gid: number } | undefined;
+  #child: LauncherProcess | undefined;
+  /** Where jobs go: the launcher's fd 3. */
+  #jobs: Writable | undefined;
+  /** A sandboxed launcher's own pid (its first process has left). */
+  #pid: number | undefined;
   readonly #pending = new Map<string, Pending>();
   #nextId = 1;
   #lineBuf = '';
@@ -97,11 +117,14 @@ export class Launcher {
     script: string,
     onError: (message: string) => void,
     confinement: Confinement = {},
+    /** Start it as this account (a root daemon that has not switched yet). */
+    as?: { uid: number; gid: number },
   ) {
     this.#env = env;
     this.#script = script;
     this.#onError = onError;
     this.#confinement = confinement;
+    this.#as = as;
   }
 
   /** Whether it must be started before the daemon drops root (to enter a chroot). */
@@ -109,21 +132,37 @@ export class Launcher {
     return this.#confinement.uid !== undefined;
   }
 
-  #ensure() {
-    if (this.#child) return this.#child;
-    const child = spawnLauncher(this.#env, this.#script, this.#confinement);
+  /** Whether its compilers run in the sandbox. */
+  get sandboxed(): boolean {
+    return this.#confinement.sandbox !== undefined;
+  }
+
+  #ensure(): Writable {
+    if (this.#child && this.#jobs) return this.#jobs;
+    const child = spawnPerl(this.#script, launcherArgs(this.#confinement), this.#env, {
+      jobChannel: true,
+      ...(this.#as ? { as: this.#as } : {}),
+    });
+    const jobs = child.stdio[3] as Writable;
     this.#child = child;
+    this.#jobs = jobs;
+    this.#pid = undefined;
     this.#lineBuf = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (d: string) => this.#onData(d));
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (d: string) => this.#onError(`launcher: ${d.trimEnd()}`));
-    child.stdin.on('error', () => {});
+    jobs.on('error', () => {});
     void child.then((result) => {
-      if (this.#child === child) this.#child = undefined;
+      if (this.#child === child) {
+        this.#child = undefined;
+        this.#jobs = undefined;
+      }
+      // A sandboxed launcher's first process leaves with 0 at once; the
+      // launcher itself is gone when its output ends.
       if (this.#pending.size > 0 || result.exitCode !== 0) {
         this.#onError(
-          `launcher exited (${result.exitCode ?? result.signal ?? '?'}); ${this.#pending.size} jobs lost`,
+          `launcher exited (${result.exitCode ?? result.signal ?? result.code ?? '?'}); ${this.#pending.size} jobs lost`,
         );
       }
       for (const p of this.#pending.values()) {
@@ -132,7 +171,7 @@ export class Launcher {
       }
       this.#pending.clear();
     });
-    return child;
+    return jobs;
   }
 
   #onData(d: string): void {
@@ -142,6 +181,10 @@ export class Launcher {
       const line = this.#lineBuf.slice(0, nl);
       this.#lineBuf = this.#lineBuf.slice(nl + 1);
       const [kind, id, value, out, err] = line.split(' ');
+      if (kind === 'L') {
+        this.#pid = Number(id);
+        continue;
+      }
       const p = id === undefined ? undefined : this.#pending.get(id);
       if (!p) continue;
       if (kind === 'S') p.onPid(Number(value));
@@ -159,32 +202,43 @@ export class Launcher {
    * pipe that the daemon may open for writing once the pid is known.
    */
   start(argv: readonly string[], dir: string, sub = '', fifo = ''): Started {
-    const child = this.#ensure();
+    const jobs = this.#ensure();
     const id = String(this.#nextId++);
     let onPid!: (pid: number | undefined) => void;
     let onStatus!: (exit: Exit | undefined) => void;
     const pid = new Promise<number | undefined>((r) => (onPid = r));
     const status = new Promise<Exit | undefined>((r) => (onStatus = r));
     this.#pending.set(id, { onPid, onStatus });
-    child.stdin.write(`${['J', id, dir, sub, fifo, String(argv.length), ...argv].join('\0')}\0`);
+    jobs.write(`${['J', id, dir, sub, fifo, String(argv.length), ...argv].join('\0')}\0`);
+    const live = () => this.#jobs === jobs && this.#pending.has(id);
     const letGo = () => {
-      if (this.#child === child) child.stdin.write(`C\0${id}\0`);
+      if (live()) jobs.write(`C\0${id}\0`);
     };
-    return { pid, status, letGo };
+    const kill = (signal: 'SIGTERM' | 'SIGKILL') => {
+      if (live()) jobs.write(`K\0${id}\0${signal.slice(3)}\0`);
+    };
+    return { pid, status, letGo, kill };
   }
 
   /** Starts the launcher now rather than on the first job. */
   warm(): void {
-    void this.#ensure();
+    this.#ensure();
   }
 
   /** Lets the launcher exit once its running compilers are done. */
   close(): void {
-    this.#child?.stdin.end();
+    this.#jobs?.end();
   }
 
-  /** Ends the launcher now (its compilers have their own process groups). */
+  /** Ends the launcher now (a sandboxed one takes its compilers with it). */
   kill(): void {
     this.#child?.kill('SIGKILL');
+    if (this.#pid !== undefined) {
+      try {
+        process.kill(this.#pid, 'SIGKILL');
+      } catch {
+        /* gone already */
+      }
+    }
   }
 }

@@ -13,13 +13,25 @@ export type PerlExit = Readonly<{ exitCode?: number; signal?: NodeJS.Signals; co
 /** The helper process; awaiting it gives how it ended (never rejects). */
 export type PerlProcess = ChildProcessWithoutNullStreams & PromiseLike<PerlExit>;
 
+export type PerlOptions = Readonly<{
+  /** A pipe to the helper on its fd 3 (`child.stdio[3]`); its stdin is then /dev/null. */
+  jobChannel?: boolean;
+  /** Start it as this account (from a root daemon). */
+  as?: Readonly<{ uid: number; gid: number }>;
+}>;
+
 /** Starts `perl -e SCRIPT ARGS...` with piped stdio. */
 export function spawnPerl(
   script: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv,
+  opts: PerlOptions = {},
 ): PerlProcess {
-  const child = spawn('perl', ['-e', script, ...args], { env, stdio: 'pipe' });
+  const child = spawn('perl', ['-e', script, ...args], {
+    env,
+    stdio: opts.jobChannel ? ['ignore', 'pipe', 'pipe', 'pipe'] : 'pipe',
+    ...(opts.as ? { uid: opts.as.uid, gid: opts.as.gid } : {}),
+  }) as ChildProcessWithoutNullStreams;
   const ended = new Promise<PerlExit>((resolve) => {
     let spawnError: string | undefined;
     child.once('error', (err: NodeJS.ErrnoException) => {

@@ -8,6 +8,7 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import { readSmallOrAsync } from './job-dir.js';
 import type { Launcher } from './launcher.js';
+import { sandboxedStatus, sandboxExecFailure, sandboxPrefix, type Sandbox } from './sandbox.js';
 
 export type RunOptions = Readonly<{
   /** The job directory as the compiler sees it (inside a chroot). */
@@ -23,6 +24,8 @@ export type RunOptions = Readonly<{
   maxOutput: number;
   /** Fork through the resident launcher (launcher.ts) instead of forking the daemon. */
   launcher?: Launcher;
+  /** Run the compiler in this sandbox (sandbox.ts), the job directory its only writable place. */
+  sandbox?: Sandbox;
   /**
    * Early start (launcher only): `name` in the job directory is made a named
    * pipe, the compiler's stdin; `ready` is called once it can be opened for
@@ -70,13 +73,36 @@ export function loadExeca(): Promise<typeof import('execa')> {
   return (execaModule ??= import('execa'));
 }
 
+/** argv as it is started: behind the sandbox's prefix, if any. */
+function confined(argv: readonly string[], opts: RunOptions): readonly string[] {
+  if (!opts.sandbox) return argv;
+  return [...sandboxPrefix(opts.sandbox, opts.hostDir, opts.cwd, opts.subdir ?? ''), ...argv];
+}
+
+/**
+ * A sandboxed compiler's status as the compiler's own: bwrap's 128 + N is
+ * signal N, and bwrap's "execvp failed" is a compiler that could not start.
+ */
+function unconfined(result: RunResult, opts: RunOptions): RunResult {
+  if (!opts.sandbox || result.startError !== undefined || result.exitCode === undefined) {
+    return result;
+  }
+  const failed = sandboxExecFailure(result.exitCode, result.stderr);
+  if (failed !== undefined) return { ...result, startError: failed, stderr: Buffer.alloc(0) };
+  const status = sandboxedStatus(result.exitCode << 8);
+  if ((status & 0x7f) === 0) return result;
+  const { stdout, stderr, aborted } = result;
+  return { signal: status & 0x7f, stdout, stderr, ...(aborted !== undefined ? { aborted } : {}) };
+}
+
 async function startDirect(argv: readonly string[], opts: RunOptions) {
-  const [file, ...args] = argv as [string, ...string[]];
+  const [file, ...args] = confined(argv, opts) as [string, ...string[]];
   const { execa } = await loadExeca();
   // In an object: the subprocess is a thenable, which an async function would wait for.
   return {
     child: execa(file, args, {
-      cwd: opts.subdir ? join(opts.cwd, opts.subdir) : opts.cwd,
+      // A sandboxed compiler starts in its job directory inside the sandbox (--chdir).
+      cwd: opts.sandbox ? opts.hostDir : opts.subdir ? join(opts.cwd, opts.subdir) : opts.cwd,
       // The compiler's own temporary files go with the job directory.
       env: { ...opts.env, TMPDIR: opts.cwd },
       extendEnv: false,
@@ -99,24 +125,26 @@ function errnoText(errno: string): string {
   return errno;
 }
 
-function watchAbort(opts: RunOptions, pid: () => number | undefined) {
+type Signal = 'SIGTERM' | 'SIGKILL';
+
+/**
+ * Kills the compiler when the signal aborts: SIGTERM, then SIGKILL after the
+ * grace. `leftovers` runs once it has exited, if it was aborted: what its
+ * group may still hold.
+ */
+function watchAbort(opts: RunOptions, kill: (signal: Signal) => void, leftovers: () => void) {
   let forceKill: NodeJS.Timeout | undefined;
   const onAbort = () => {
-    killGroup(pid(), 'SIGTERM');
-    forceKill = setTimeout(() => killGroup(pid(), 'SIGKILL'), KILL_GRACE_MS);
+    kill('SIGTERM');
+    forceKill = setTimeout(() => kill('SIGKILL'), KILL_GRACE_MS);
     forceKill.unref();
   };
   opts.signal.addEventListener('abort', onAbort, { once: true });
   if (opts.signal.aborted) onAbort();
   return {
-    /** Call once the pid is known: a job aborted before that is killed now. */
-    started: () => {
-      if (opts.signal.aborted) onAbort();
-    },
     done: () => {
       opts.signal.removeEventListener('abort', onAbort);
-      // The group may still hold children of a compiler that exited.
-      if (opts.signal.aborted) killGroup(pid(), 'SIGKILL');
+      if (opts.signal.aborted) leftovers();
       clearTimeout(forceKill);
     },
   };
@@ -133,12 +161,19 @@ async function runLaunched(
   opts: RunOptions,
   launcher: Launcher,
 ): Promise<RunResult> {
-  const started = launcher.start(argv, opts.cwd, opts.subdir ?? '', opts.fifo?.name ?? '');
+  // Sandboxed, the launcher starts bwrap in the job directory as the daemon sees it.
+  const started = opts.sandbox
+    ? launcher.start(confined(argv, opts), opts.hostDir, '', opts.fifo?.name ?? '')
+    : launcher.start(argv, opts.cwd, opts.subdir ?? '', opts.fifo?.name ?? '');
   let pid: number | undefined;
-  const abort = watchAbort(opts, () => pid);
+  // A sandboxed launcher's pids are of its own namespace: only it can signal them
+  // (and the kernel ends what a sandboxed compiler leaves).
+  const own = !launcher.sandboxed;
+  const abort = watchAbort(opts, started.kill, () => {
+    if (own) killGroup(pid, 'SIGKILL');
+  });
   try {
     pid = await started.pid;
-    abort.started();
     if (pid !== undefined) opts.fifo?.ready(started.letGo);
     const exit = await started.status;
     const aborted = opts.signal.aborted ? { aborted: opts.signal.reason as unknown } : {};
@@ -150,7 +185,7 @@ async function runLaunched(
     const status = exit?.status;
     if (status === undefined) {
       // Its compiler, in a group of its own, would run on unseen.
-      killGroup(pid, 'SIGKILL');
+      if (own) killGroup(pid, 'SIGKILL');
       return { signal: 0, startError: 'the launcher process died', stdout, stderr, ...aborted };
     }
     const exitCode = (status >> 8) & 0xff;
@@ -167,7 +202,11 @@ async function runLaunched(
 
 async function runDirect(argv: readonly string[], opts: RunOptions): Promise<RunResult> {
   const { child } = await startDirect(argv, opts);
-  const abort = watchAbort(opts, () => child.pid);
+  const abort = watchAbort(
+    opts,
+    (signal) => killGroup(child.pid, signal),
+    () => killGroup(child.pid, 'SIGKILL'),
+  );
   try {
     const result = await child;
     const stdout = Buffer.from(result.stdout);
@@ -191,7 +230,10 @@ async function runDirect(argv: readonly string[], opts: RunOptions): Promise<Run
 }
 
 async function runOnce(argv: readonly string[], opts: RunOptions): Promise<RunResult> {
-  return opts.launcher ? runLaunched(argv, opts, opts.launcher) : runDirect(argv, opts);
+  const result = await (opts.launcher
+    ? runLaunched(argv, opts, opts.launcher)
+    : runDirect(argv, opts));
+  return unconfined(result, opts);
 }
 
 /**
@@ -201,7 +243,8 @@ async function runOnce(argv: readonly string[], opts: RunOptions): Promise<RunRe
 export async function runCompiler(argv: readonly string[], opts: RunOptions): Promise<RunResult> {
   const first = await runOnce(argv, opts);
   const name = argv[0]!;
-  if (!opts.launcher && first.startError && name.includes('/')) {
+  // The launcher retries by itself, but not for a compiler behind bwrap.
+  if ((!opts.launcher || opts.sandbox) && first.startError && name.includes('/')) {
     const base = name.slice(name.lastIndexOf('/') + 1);
     const second = await runOnce([base, ...argv.slice(1)], opts);
     if (!second.startError) return second;

@@ -10,6 +10,9 @@ import { LEVEL_NAMES_ACCEPTED, parseLevel, type LevelName } from '../logging/lev
 import { defaultLimits, type RequestLimits } from '../protocol/limits.js';
 import { PRIVATE_RANGES, parseAllowRule, type AllowRule } from '../server/access.js';
 import { DEFAULT_WHITELIST_DIRS, type WhitelistOptions } from '../compiler/whitelist.js';
+import type { SandboxMode } from '../compiler/runner.js';
+
+const SANDBOX_MODES: readonly SandboxMode[] = ['auto', 'namespaces', 'bwrap', 'none'];
 import { integerOption, lastString, sizeOption, type Problems } from './numbers.js';
 
 export type LogRotation = Readonly<{ frequency?: 'daily' | 'hourly'; size?: string; keep: number }>;
@@ -26,7 +29,8 @@ export type DaemonConfig = Readonly<{
   /** Root directory of every compiler (--chroot). */
   chroot?: string;
   personality: 'native' | 'linux32' | 'linux64';
-  sandbox: 'none' | 'bwrap';
+  /** Which sandbox compilers run in (compiler/runner.ts); auto: the first that works here. */
+  sandbox: SandboxMode;
   port: number;
   listen?: string;
   allow: readonly AllowRule[];
@@ -205,18 +209,15 @@ export function buildDaemonConfig({
   if (personality !== 'native' && personality !== 'linux32' && personality !== 'linux64') {
     problems.push(`--personality must be native, linux32 or linux64, got \`${personality}\``);
   }
-  const sandbox = lastString(o.sandbox) ?? 'none';
-  if (sandbox !== 'none' && sandbox !== 'bwrap') {
-    problems.push(`--sandbox must be none or bwrap, got \`${sandbox}\``);
+  const sandbox = lastString(o.sandbox) ?? 'auto';
+  if (!SANDBOX_MODES.includes(sandbox as SandboxMode)) {
+    problems.push(`--sandbox must be ${SANDBOX_MODES.join(', ')}, got \`${sandbox}\``);
   }
-  if (
-    (chroot !== undefined || personality !== 'native' || sandbox !== 'none') &&
-    o.launcher === false
-  ) {
-    problems.push('--chroot, --personality and --sandbox need the launcher; drop --no-launcher');
+  if ((chroot !== undefined || personality !== 'native') && o.launcher === false) {
+    problems.push('--chroot and --personality need the launcher; drop --no-launcher');
   }
   if (chroot !== undefined && sandbox === 'none' && !startedAsRoot) {
-    problems.push(`--chroot ${chroot} needs tsdistccd started as root, or --sandbox bwrap`);
+    problems.push(`--chroot ${chroot} needs tsdistccd started as root, or the sandbox`);
   }
   const inRoot = (dir: string) => (chroot !== undefined ? join(chroot, dir) : dir);
   const port = integerOption(problems, 'port', o.port, DEFAULT_PORT, { min: 0, max: 65535 });

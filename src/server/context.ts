@@ -4,6 +4,7 @@ import type { DaemonConfig } from '../config/daemon-config.js';
 import type { Logger } from '../logging/logger.js';
 import type { JobDirs } from '../compiler/job-dir.js';
 import type { Launcher } from '../compiler/launcher.js';
+import type { Sandbox } from '../compiler/sandbox.js';
 import type { JobBoard } from './job-board.js';
 import type { JobQueue } from './job-queue.js';
 import type { Stats } from './stats.js';
@@ -20,6 +21,8 @@ export type ServerContext = {
   readonly compilerEnv: NodeJS.ProcessEnv;
   /** The resident process that forks compilers, if used. */
   readonly launcher?: Launcher;
+  /** The sandbox every compiler runs in, unless --sandbox none or it cannot run here. */
+  readonly sandbox?: Sandbox;
   /** Job directories being emptied or removed; shutdown waits for them. */
   readonly cleanups: Cleanups;
   /** Makes job directories and keeps emptied ones for the next jobs. */

@@ -5,11 +5,7 @@
 import type { Server } from 'node:net';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import type { Logger } from '../logging/logger.js';
-import { Launcher, personalitySyscall, type Confinement } from '../compiler/launcher.js';
-import { ConfigError } from '../errors.js';
-import type { Account } from '../system/privileges.js';
-import { LAUNCHER_SCRIPT } from '../compiler/launcher-script.js';
-import { findOnPath } from '../compiler/environment.js';
+import type { Runner } from '../compiler/runner.js';
 import { JobDirs } from '../compiler/job-dir.js';
 import { JobBoard } from './job-board.js';
 import { JobQueue } from './job-queue.js';
@@ -28,66 +24,17 @@ export type Daemon = Readonly<{
   stopNow: () => void;
 }>;
 
-const PERSONALITY = { native: undefined, linux32: 0x0008, linux64: 0x0000 } as const;
-
-/** What the launcher fixes for every compiler: root, account, personality, sandbox. */
-export function confinementFor(
-  config: DaemonConfig,
-  account: Account | undefined,
-  hostPath: string,
-): Confinement {
-  const bwrap = config.sandbox === 'bwrap' ? findOnPath('bwrap', hostPath) : undefined;
-  if (config.sandbox === 'bwrap' && bwrap === undefined) {
-    throw new ConfigError('--sandbox bwrap: no bwrap on PATH (install bubblewrap)');
-  }
-  const personality = PERSONALITY[config.personality];
-  if (personality !== undefined && personalitySyscall() === undefined) {
-    throw new ConfigError(
-      `--personality ${config.personality}: personality(2)'s system call number is not known on ${process.arch}`,
-    );
-  }
-  // chroot(2) needs root: the launcher then stays root and switches to the
-  // account in each compiler after entering the root. bubblewrap needs none.
-  const switchUser = config.chroot !== undefined && bwrap === undefined && account !== undefined;
-  return {
-    ...(config.chroot !== undefined ? { root: config.chroot } : {}),
-    ...(switchUser ? { uid: account.uid, gid: account.gid } : {}),
-    ...(personality !== undefined ? { personality } : {}),
-    ...(bwrap !== undefined ? { bwrap } : {}),
-  };
-}
-
 export function makeContext(
   config: DaemonConfig,
   logger: Logger,
   compilerEnv: NodeJS.ProcessEnv,
-  launch?: { account?: Account; hostPath: string },
+  runner: Runner = { kind: 'none' },
 ): ServerContext {
-  let launcher: Launcher | undefined;
-  if (launch && config.launcher) {
-    if (findOnPath('perl', launch.hostPath)) {
-      launcher = new Launcher(
-        compilerEnv,
-        LAUNCHER_SCRIPT,
-        (m) => logger.error(m),
-        confinementFor(config, launch.account, launch.hostPath),
-      );
-    } else if (
-      config.chroot !== undefined ||
-      config.sandbox !== 'none' ||
-      config.personality !== 'native'
-    ) {
-      throw new ConfigError(
-        '--chroot, --personality and --sandbox need perl on PATH (for the launcher)',
-      );
-    } else {
-      logger.warning('no perl on PATH: compilers are forked by the daemon itself (slower per job)');
-    }
-  }
   const cannotRemove = (err: Error) =>
     logger.warning(`cannot remove a job directory: ${err.message}`);
   return Object.seal({
-    ...(launcher ? { launcher } : {}),
+    ...(runner.launcher ? { launcher: runner.launcher } : {}),
+    ...(runner.bwrap ? { sandbox: runner.bwrap } : {}),
     config,
     logger,
     stats: new Stats(config.tmpdir),
@@ -95,7 +42,12 @@ export function makeContext(
     jobs: new JobBoard(),
     compilerEnv,
     cleanups: new Cleanups(cannotRemove),
-    jobDirs: new JobDirs(cannotRemove),
+    // In a --chroot root without a sandbox, what a compiler left running
+    // could change a directory under the next job: none is reused there.
+    jobDirs: new JobDirs(
+      cannotRemove,
+      config.chroot !== undefined && runner.kind === 'none' ? 0 : 16,
+    ),
   });
 }
 

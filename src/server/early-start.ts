@@ -86,7 +86,7 @@ export type EarlyJob = Readonly<{
 
 function eligible(version: number, args: readonly string[], ctx: ServerContext): boolean {
   const { config } = ctx;
-  if (!config.earlyStart || !ctx.launcher || config.sandbox !== 'none') return false;
+  if (!config.earlyStart || !ctx.launcher) return false;
   if (version > 2) return false;
   const compiler = args[0] ?? '';
   if (!READS_A_PIPE.test(compiler.slice(compiler.lastIndexOf('/') + 1))) return false;
@@ -237,6 +237,7 @@ function begin(
     signal: kill.signal,
     maxOutput: ctx.config.limits.maxBodySize,
     launcher: ctx.launcher!,
+    ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
     fifo: { name: fifoName, ready: (letGo) => onReady(letGo) },
   });
   // Started or not, the compiler is no longer waiting once it has ended.

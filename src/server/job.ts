@@ -195,6 +195,7 @@ async function runJobWith(
         ...(subdir !== undefined ? { subdir } : {}),
         maxOutput: config.limits.maxBodySize,
         ...(ctx.launcher ? { launcher: ctx.launcher } : {}),
+        ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
       });
     }
 

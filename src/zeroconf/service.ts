@@ -3,6 +3,7 @@
 
 import { execFile } from 'node:child_process';
 import { findOnPath } from '../compiler/environment.js';
+import { sandboxPrefixWithoutJob, type Sandbox } from '../compiler/sandbox.js';
 
 export const SERVICE_TYPE = '_distcc._tcp';
 
@@ -110,8 +111,13 @@ function output(argv: readonly string[], opts: ProbeOptions): Promise<string | u
       {
         env: opts.env,
         timeout: 10_000,
-        ...(opts.uid !== undefined && opts.root === undefined ? { uid: opts.uid } : {}),
-        ...(opts.gid !== undefined && opts.root === undefined ? { gid: opts.gid } : {}),
+        // chroot(8) switches by itself (--userspec); bwrap and a plain run are started as the user.
+        ...(opts.uid !== undefined && (opts.sandbox || opts.root === undefined)
+          ? { uid: opts.uid }
+          : {}),
+        ...(opts.gid !== undefined && (opts.sandbox || opts.root === undefined)
+          ? { gid: opts.gid }
+          : {}),
       },
       (err, stdout) => {
         const word = err ? '' : firstWord(stdout);
@@ -132,8 +138,8 @@ export type ProbeOptions = Readonly<{
   /** Run it as this account (the daemon's --user). */
   uid?: number;
   gid?: number;
-  /** bubblewrap's path: enter `root` with it instead of chroot(8) (no root needed). */
-  bwrap?: string;
+  /** The daemon's sandbox: the compiler is asked inside it, as its jobs run (no root needed). */
+  sandbox?: Sandbox;
 }>;
 
 /** A program of this host (chroot, setarch), found on the daemon's PATH, not the compiler's. */
@@ -145,10 +151,10 @@ function hostTool(name: string): string {
 export function probeCommand(o: ProbeOptions, arg: string): string[] {
   const cc = o.compiler ?? 'cc';
   const enter =
-    o.root === undefined
-      ? []
-      : o.bwrap !== undefined
-        ? [o.bwrap, '--ro-bind', o.root, '/', '--dev', '/dev', '--proc', '/proc', '--']
+    o.sandbox !== undefined
+      ? sandboxPrefixWithoutJob(o.sandbox)
+      : o.root === undefined
+        ? []
         : [
             hostTool('chroot'),
             ...(o.uid !== undefined ? [`--userspec=${o.uid}:${o.gid ?? o.uid}`] : []),

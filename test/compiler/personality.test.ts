@@ -1,5 +1,5 @@
-// personality(2)'s and mknodat(2)'s system call numbers, which the launcher
-// calls by number (perl has no personality(), and mkfifo only in POSIX),
+// The system call numbers the launcher calls by number (perl has no
+// personality(), mkfifo only in POSIX, and none of the sandbox's calls),
 // checked against the kernel headers installed here (linux-libc-dev):
 // x86_64's, i386's, and asm-generic's (arm64, riscv64, loongarch64). The
 // --personality tests (integration/chroot) show the x86_64 personality
@@ -8,7 +8,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { mknodatSyscall, personalitySyscall } from '../../src/compiler/launcher.js';
+import {
+  mknodatSyscall,
+  personalitySyscall,
+  sandboxSyscalls,
+} from '../../src/compiler/launcher.js';
 
 function fromHeader(path: string, name: string): number | undefined {
   if (!existsSync(path)) return undefined;
@@ -35,9 +39,17 @@ for (const [arch, header] of HEADERS) {
     if (expected === undefined) return t.skip(`${header} is not installed`);
     assert.equal(mknodatSyscall(arch), expected);
   });
+  test(`the sandbox's unshare, setns, mount, mount_setattr and prctl on ${arch} are the numbers ${header} gives`, (t) => {
+    const expected = ['unshare', 'setns', 'mount', 'mount_setattr', 'prctl'].map((n) =>
+      fromHeader(header, n),
+    );
+    if (expected.includes(undefined)) return t.skip(`${header} is not installed`);
+    assert.deepEqual(sandboxSyscalls(arch), expected);
+  });
 }
 
 test('an architecture without a known number gets none (the daemon then refuses --personality)', () => {
   assert.equal(personalitySyscall('mips'), undefined);
   assert.equal(mknodatSyscall('mips'), undefined);
+  assert.equal(sandboxSyscalls('mips'), undefined);
 });

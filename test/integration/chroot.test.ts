@@ -238,7 +238,7 @@ test('bad --chroot, --personality and --sandbox values: exit 101, all reported',
   assert.equal(code, 101);
   assert.match(err, /--chroot must be an absolute directory, got `relative\/dir`/);
   assert.match(err, /--personality must be native, linux32 or linux64, got `vax`/);
-  assert.match(err, /--sandbox must be none or bwrap, got `docker`/);
+  assert.match(err, /--sandbox must be auto, namespaces, bwrap, none, got `docker`/);
 });
 
 test('--chroot --user nobody: gcc started early inside the root reads its source from a pipe there; same object as the root gcc', async (t) => {

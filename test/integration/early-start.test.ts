@@ -54,34 +54,41 @@ function localObject(dir: string, flags: string[]): Buffer {
 
 const jobDirs = (tmp: string) => readdirSync(tmp).filter((n) => n.startsWith('tsdistccd_'));
 
+/** The job directories whose compiler has started: argv-gcc and gated-gcc touch `started` there. */
+const startedIn = (tmp: string) => jobDirs(tmp).filter((d) => existsSync(join(tmp, d, 'started')));
+
 /**
- * A daemon with the fixture compilers whitelisted and its own TMPDIR; `mark`
- * is the file argv-gcc touches when it starts.
+ * A daemon with the fixture compilers whitelisted and its own TMPDIR. The
+ * compilers run in the sandbox, where their job directory is the one place
+ * they can write: they mark their start there, and gated-gcc waits for a
+ * `gate` there.
  */
 async function daemon(...flags: string[]) {
   const tmp = openTempDir('tsdistcc-early-');
-  const mark = join(tmp, 'started');
-  const gate = join(tmp, 'gate');
   const ts = await startTsdistccd(['--allow', '127.0.0.1', ...flags, ...WHITELIST], {
     TMPDIR: tmp,
-    ARGV_GCC_MARK: mark,
-    GATED_GCC_MARK: mark,
-    GATED_GCC_GATE: gate,
+    ARGV_GCC_MARK: 'started',
+    GATED_GCC_MARK: 'started',
+    GATED_GCC_GATE: 'gate',
   });
-  return { ts, tmp, mark, gate };
+  const started = () => startedIn(tmp).length > 0;
+  const openGate = () => {
+    for (const d of startedIn(tmp)) writeFileSync(join(tmp, d, 'gate'), '');
+  };
+  return { ts, tmp, started, openGate };
 }
 
 test('gcc starts before the source is in, reads it from a pipe, and gives the local object (protocol 1 and 2)', async () => {
-  const { ts, tmp, mark } = await daemon();
+  const { ts, tmp, started } = await daemon();
   try {
     const expected = localObject(tmp, ['-O2']);
     for (const version of [1, 2]) {
-      rmMark(mark);
+      await until('the last job directory is gone', () => !started());
       const body = version === 2 ? pyLzoCompress(source) : source;
       const [head, tail] = split(version, ['argv-gcc', '-O2', '-c', 'e.c', '-o', 'e.o'], body);
       const c = await open(ts.port, head);
       // The compiler runs while the "client" is still preprocessing.
-      await until('the compiler started before the body was sent', () => existsSync(mark));
+      await until('the compiler started before the body was sent', started);
       await new Promise((r) => setTimeout(r, 200));
       c.socket.write(tail);
       const r = parseReply(await c.reply);
@@ -95,14 +102,6 @@ test('gcc starts before the source is in, reads it from a pipe, and gives the lo
     await ts.stop();
   }
 });
-
-function rmMark(mark: string): void {
-  try {
-    execFileSync('rm', ['-f', mark]);
-  } catch {
-    /* not there */
-  }
-}
 
 test('--no-early-start: gcc reads a file written after the source is in', async () => {
   const { ts, tmp } = await daemon('--no-early-start');
@@ -121,11 +120,11 @@ test('--no-early-start: gcc reads a file written after the source is in', async 
 });
 
 test('a client that leaves before its source: the started compiler is killed, nothing is left, the next job is served', async () => {
-  const { ts, tmp, mark } = await daemon();
+  const { ts, tmp, started } = await daemon();
   try {
     const [head] = split(1, ['argv-gcc', '-c', 'e.c', '-o', 'e.o'], source);
     const c = await open(ts.port, head);
-    await until('the compiler started', () => existsSync(mark));
+    await until('the compiler started', started);
     c.socket.destroy();
     await until('job directory removed', () => jobDirs(tmp).length === 0);
     await until('no compiler left', () => !pgrepAny(tmp));
@@ -256,7 +255,7 @@ test('a 2 MB source sent in pieces streams into the started compiler: the local 
 });
 
 test('a compiler slow to read: the daemon stops reading the source, which waits in the socket, and the object is right', async () => {
-  const { ts, tmp, mark, gate } = await daemon();
+  const { ts, tmp, started, openGate } = await daemon();
   try {
     // 64 MB, nearly all one comment (gcc skips it fast; blank lines take it
     // seconds): more than loopback's socket buffers (32 MB + 4 MB at most
@@ -268,7 +267,7 @@ test('a compiler slow to read: the daemon stops reading the source, which waits 
     big.write('*/\n', big.length - 3);
     const [head, tail] = split(1, ['gated-gcc', '-c', 'slow.c', '-o', 'slow.o'], big);
     const c = await open(ts.port, head);
-    await until('the compiler started', () => existsSync(mark));
+    await until('the compiler started', started);
     c.socket.write(tail);
     // Whatever the daemon reads, it can only keep: the compiler reads nothing.
     await new Promise((r) => setTimeout(r, 1500));
@@ -276,7 +275,7 @@ test('a compiler slow to read: the daemon stops reading the source, which waits 
       c.socket.writableLength > 16 * 1024 * 1024,
       `the client still holds most of the source (${c.socket.writableLength} bytes unsent)`,
     );
-    writeFileSync(gate, '');
+    openGate();
     const r = parseReply(await c.reply);
     assert.equal(r.status, 0, r.stderr.toString());
     writeFileSync(join(tmp, 'slow.i'), big);

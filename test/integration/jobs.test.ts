@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { compileRaw, exchange, runDistcc } from '../helpers/client.js';
 import { openTempDir, startTsdistccd } from '../helpers/daemon.js';
 import { ROOT } from '../helpers/paths.js';
 import { parseReply, request } from '../helpers/wire.js';
-import { alive, until } from '../helpers/wait.js';
+import { alive, pidWith, uniqueMark, until } from '../helpers/wait.js';
 
 const WHITELIST = ['--whitelist-dir', `${ROOT}test/fixtures/whitelist`];
 const source = Buffer.from('# 1 "x.c"\nint answer(void) { return 42; }\n');
@@ -74,21 +74,18 @@ test(
 );
 
 test('--jobs 1 --queue-limit 0: a second job while one runs is refused (REJ_OVERLOAD)', async () => {
-  const pidDir = openTempDir('tsdistcc-pid-');
-  const pidFile = join(pidDir, 'pid');
+  const mark = uniqueMark('hang');
   const ts = await startTsdistccd(
     ['--allow', '127.0.0.1', '--jobs', '1', '--queue-limit', '0', ...WHITELIST],
     {
-      HANG_PIDFILE: pidFile,
+      HANG_MARK: mark,
     },
   );
   const first = connect(ts.port, '127.0.0.1');
   try {
     first.on('error', () => {});
     first.write(request(1, ['hang-cc', '-c', 'x.c', '-o', 'x.o'], source));
-    for (let i = 0; i < 200 && !existsSync(pidFile); i++)
-      await new Promise((r) => setTimeout(r, 25));
-    assert.ok(existsSync(pidFile), 'the first job never started');
+    await pidWith(mark);
     const second = await exchange(
       ts.port,
       request(1, ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'], source),
@@ -185,10 +182,9 @@ test('a large source with ,lzo (bodies coded in worker threads) gives the local 
 });
 
 test('--no-launcher (the daemon forks compilers itself) compiles, reports exec failures and kills on disconnect', async () => {
-  const pidDir = openTempDir('tsdistcc-pid-');
-  const pidFile = join(pidDir, 'pid');
+  const mark = uniqueMark('hang');
   const ts = await startTsdistccd(['--allow', '127.0.0.1', '--no-launcher', ...WHITELIST], {
-    HANG_PIDFILE: pidFile,
+    HANG_MARK: mark,
   });
   try {
     const ok = await compileRaw(ts.port, ['probe-cc', '-c', 'x.c', '-o', 'x.o'], source);
@@ -200,9 +196,7 @@ test('--no-launcher (the daemon forks compilers itself) compiles, reports exec f
     const socket = connect(ts.port, '127.0.0.1');
     socket.on('error', () => {});
     socket.write(request(1, ['hang-cc', '-c', 'x.c', '-o', 'x.o'], source));
-    for (let i = 0; i < 200 && !existsSync(pidFile); i++)
-      await new Promise((r) => setTimeout(r, 25));
-    const pid = Number(readFileSync(pidFile, 'utf8'));
+    const pid = await pidWith(mark);
     socket.destroy();
     await ts.waitForLog(/CLI_DISCONN/);
     await until('the compiler outlived its client', () => !alive(pid));
@@ -211,37 +205,57 @@ test('--no-launcher (the daemon forks compilers itself) compiles, reports exec f
   }
 });
 
-test('if the launcher dies, its job fails (exit 110) and the next job gets a new launcher', async () => {
-  const pidDir = openTempDir('tsdistcc-pid-');
-  const pidFile = join(pidDir, 'pid');
-  const ts = await startTsdistccd(['--allow', '127.0.0.1', ...WHITELIST], {
-    HANG_PIDFILE: pidFile,
-  });
-  try {
-    const pending = exchange(ts.port, request(1, ['hang-cc', '-c', 'x.c', '-o', 'x.o'], source));
-    for (let i = 0; i < 200 && !existsSync(pidFile); i++)
-      await new Promise((r) => setTimeout(r, 25));
-    const launcher = execFileSync('pgrep', ['-P', String(ts.child.pid), 'perl'], {
-      encoding: 'utf8',
-    }).trim();
-    assert.match(launcher, /^\d+$/);
-    process.kill(Number(launcher), 'SIGKILL');
-    const r = parseReply((await pending).reply);
-    assert.equal(r.status, 110 << 8);
-    assert.match(r.stderr.toString(), /failed to exec hang-cc: the launcher process died/);
-    await ts.waitForLog(/launcher exited/);
-    const orphan = Number(readFileSync(pidFile, 'utf8'));
-    await until('the compiler of the lost job was left running', () => !alive(orphan));
-    const next = await compileRaw(
-      ts.port,
-      ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'],
-      source,
+/**
+ * The daemon's launcher: its perl child, or, sandboxed, the perl process that
+ * is the first of a process namespace of its own (its parent has left).
+ */
+function launcherOf(daemonPid: number, sandboxed: boolean): number {
+  if (!sandboxed) {
+    return Number(
+      execFileSync('pgrep', ['-P', String(daemonPid), 'perl'], { encoding: 'utf8' }).trim(),
     );
-    assert.equal(next.status, 0);
-  } finally {
-    await ts.stop();
   }
-});
+  const found = readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .filter((pid) => {
+      try {
+        const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+        const nspid = /^NSpid:\s+(.*)$/m.exec(status)?.[1]?.split(/\s+/) ?? [];
+        return /^Name:\s+perl$/m.test(status) && nspid.length === 2 && nspid[1] === '1';
+      } catch {
+        return false;
+      }
+    });
+  assert.equal(found.length, 1, `one sandboxed launcher, found ${found.join(' ')}`);
+  return Number(found[0]);
+}
+
+for (const sandbox of ['none', 'auto']) {
+  test(`--sandbox ${sandbox}: if the launcher dies, its job fails (exit 110), nothing of it is left, and the next job gets a new launcher`, async () => {
+    const mark = uniqueMark('hang');
+    const ts = await startTsdistccd(['--allow', '127.0.0.1', '--sandbox', sandbox, ...WHITELIST], {
+      HANG_MARK: mark,
+    });
+    try {
+      const pending = exchange(ts.port, request(1, ['hang-cc', '-c', 'x.c', '-o', 'x.o'], source));
+      const orphan = await pidWith(mark);
+      process.kill(launcherOf(ts.child.pid!, sandbox !== 'none'), 'SIGKILL');
+      const r = parseReply((await pending).reply);
+      assert.equal(r.status, 110 << 8);
+      assert.match(r.stderr.toString(), /failed to exec hang-cc: the launcher process died/);
+      await ts.waitForLog(/launcher exited/);
+      await until('the compiler of the lost job was left running', () => !alive(orphan));
+      const next = await compileRaw(
+        ts.port,
+        ['x86_64-linux-gnu-gcc', '-c', 'x.c', '-o', 'x.o'],
+        source,
+      );
+      assert.equal(next.status, 0);
+    } finally {
+      await ts.stop();
+    }
+  });
+}
 
 test('hundreds of idle connections do not keep a real client from being served; past --max-connections they are refused; idle ones time out', async () => {
   const ts = await startTsdistccd(['--allow', '127.0.0.1', '--max-connections', '300'], {

@@ -12,7 +12,7 @@ import { exchange } from '../helpers/client.js';
 import { freePort, openTempDir, startDistccd, startTsdistccd } from '../helpers/daemon.js';
 import { DAEMON_BIN, FIXTURE_BIN, ROOT } from '../helpers/paths.js';
 import { parseReply, request } from '../helpers/wire.js';
-import { alive, localDaemonArgs, until } from '../helpers/wait.js';
+import { alive, localDaemonArgs, pidWith, uniqueMark, until } from '../helpers/wait.js';
 
 const WHITELIST = ['--whitelist-dir', `${ROOT}test/fixtures/whitelist`];
 // As a client sends it: preprocessed, with the line marker naming the source.
@@ -40,21 +40,16 @@ function runDaemon(
 
 test('a client that disconnects mid-compile gets its compiler killed and its temp files removed', async () => {
   const tmp = openTempDir('tsdistcc-jobs-');
-  const pidDir = openTempDir('tsdistcc-pid-');
-  const pidFile = join(pidDir, 'pid');
+  const mark = uniqueMark('hang');
   const ts = await startTsdistccd(['--allow', '127.0.0.1', ...WHITELIST], {
     TMPDIR: tmp,
-    HANG_PIDFILE: pidFile,
+    HANG_MARK: mark,
   });
   try {
     const socket = connect(ts.port, '127.0.0.1');
     socket.on('error', () => {});
     socket.write(request(1, ['hang-cc', '-c', 'x.c', '-o', 'x.o'], source));
-    await until(
-      'the compiler started',
-      () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '',
-    );
-    const pid = Number(readFileSync(pidFile, 'utf8'));
+    const pid = await pidWith(mark);
     assert.ok(alive(pid));
     assert.equal(
       readdirSync(tmp).filter((n) => n.startsWith('tsdistccd_')).length,
@@ -71,13 +66,13 @@ test('a client that disconnects mid-compile gets its compiler killed and its tem
 });
 
 test('a job past --job-lifetime is killed and answered with exit 118', async () => {
-  const pidDir = openTempDir('tsdistcc-pid-');
-  const pidFile = join(pidDir, 'pid');
+  const mark = uniqueMark('hang');
   const ts = await startTsdistccd(['--allow', '127.0.0.1', '--job-lifetime', '1', ...WHITELIST], {
-    HANG_PIDFILE: pidFile,
+    HANG_MARK: mark,
   });
   try {
     const started = Date.now();
+    const running = pidWith(mark);
     const { reply } = await exchange(
       ts.port,
       request(1, ['hang-cc', '-c', 'x.c', '-o', 'x.o'], source),
@@ -87,7 +82,8 @@ test('a job past --job-lifetime is killed and answered with exit 118', async () 
     assert.equal(r.object.length, 0);
     assert.match(r.stderr.toString(), /exceeded --job-lifetime 1s/);
     assert.ok(Date.now() - started < 8000);
-    await until('the compiler was killed', () => !alive(Number(readFileSync(pidFile, 'utf8'))));
+    const pid = await running;
+    await until('the compiler was killed', () => !alive(pid));
     await ts.waitForLog(/COMPILE_TIMEOUT exit:118/);
   } finally {
     await ts.stop();

@@ -133,6 +133,9 @@ before(async () => {
       '0',
       '--whitelist-dir',
       whitelist,
+      // gate-cc and its gate are in this test's TMPDIR, which the sandbox hides.
+      '--sandbox',
+      'none',
     ],
     { DISTCCD_PATH: `${bin}:/usr/bin:/bin`, MONITOR_GATE: gate },
   );

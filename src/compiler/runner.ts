@@ -1,0 +1,177 @@
+// How this instance runs its compilers: through the launcher or forked by
+// the daemon, in which sandbox, in which root, as whom. Chosen once at start
+// (--sandbox, --chroot, --personality, --no-launcher), by trying it: a
+// compiler's sandbox that does not work here is found out before the first
+// job, not by it.
+//
+// --sandbox auto (the default) takes the first that works of: the
+// launcher's own namespaces (launcher-script.ts), bubblewrap (sandbox.ts,
+// also the only one for compilers the daemon forks itself: --inetd,
+// --no-launcher), and none, which it says once, with why.
+
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { findOnPath } from './environment.js';
+import { Launcher, personalitySyscall, sandboxSyscalls, type Confinement } from './launcher.js';
+import { LAUNCHER_SCRIPT } from './launcher-script.js';
+import { hiddenDirs, makeSandbox, probeSandbox, type Sandbox } from './sandbox.js';
+
+export type SandboxMode = 'auto' | 'namespaces' | 'bwrap' | 'none';
+
+export type Runner = Readonly<{
+  /** The resident process that forks compilers, if used. */
+  launcher?: Launcher;
+  /** bubblewrap's sandbox, when compilers run in that one (RunOptions.sandbox). */
+  bwrap?: Sandbox;
+  /** Which sandbox compilers run in. */
+  kind: 'namespaces' | 'bwrap' | 'none';
+}>;
+
+export type RunnerOptions = Readonly<{
+  sandbox: SandboxMode;
+  chroot?: string;
+  personality: 'native' | 'linux32' | 'linux64';
+  /** Where job directories are made (on the daemon's side; inside `chroot` if given). */
+  tmpdir: string;
+  /** Whether compilers go through the launcher (not --inetd, not --no-launcher). */
+  useLauncher: boolean;
+  /** The account compilers run as, when the daemon was started as root. */
+  account?: Readonly<{ uid: number; gid: number }>;
+  /** The environment compilers run with, and the daemon's own PATH (for perl and bwrap). */
+  env: NodeJS.ProcessEnv;
+  hostPath: string;
+  onError: (message: string) => void;
+  /** Said once when --sandbox auto finds no sandbox that works here. */
+  onWarning: (message: string) => void;
+}>;
+
+const PERSONALITY = { native: undefined, linux32: 0x0008, linux64: 0x0000 } as const;
+
+/** The compilers' TMPDIR as they see it (inside the root). */
+function guestTmpdir(o: RunnerOptions): string {
+  return o.chroot !== undefined ? o.tmpdir.slice(o.chroot.replace(/\/+$/, '').length) : o.tmpdir;
+}
+
+/** Runs `true` as a job of `launcher`; undefined if it works, else why not. */
+async function tryLauncher(
+  launcher: Launcher,
+  o: RunnerOptions,
+  errors: string[],
+): Promise<string | undefined> {
+  const host = mkdtempSync(join(o.tmpdir, 'tsdistccd_'));
+  try {
+    // Made before the daemon switches; its compilers' account must own it.
+    if (o.account) chownSync(host, o.account.uid, o.account.gid);
+    const guest = o.chroot !== undefined ? host.slice(o.chroot.replace(/\/+$/, '').length) : host;
+    const started = launcher.start(['true'], guest);
+    const exit = await Promise.race([
+      started.status,
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000).unref()),
+    ]);
+    if (exit?.status === 0) return undefined;
+    return (
+      errors[0]?.replace(/^launcher: (sandbox: )?/, '') ??
+      `its test job ended with status ${exit?.status ?? 'unknown'}`
+    );
+  } finally {
+    rmSync(host, { recursive: true, force: true });
+  }
+}
+
+export async function chooseRunner(o: RunnerOptions): Promise<Runner> {
+  const personality = PERSONALITY[o.personality];
+  if (personality !== undefined && personalitySyscall() === undefined) {
+    throw new ConfigError(
+      `--personality ${o.personality}: personality(2)'s system call number is not known on ${process.arch}`,
+    );
+  }
+  const perl = o.useLauncher && findOnPath('perl', o.hostPath) !== undefined;
+  if (
+    !perl &&
+    (o.chroot !== undefined || personality !== undefined || o.sandbox === 'namespaces')
+  ) {
+    throw new ConfigError(
+      '--chroot, --personality and --sandbox namespaces need the launcher (perl on PATH, no --no-launcher, no --inetd)',
+    );
+  }
+  if (o.useLauncher && !perl) {
+    o.onWarning('no perl on PATH: compilers are forked by the daemon itself (slower per job)');
+  }
+  const root = o.chroot ?? '/';
+  const hide = hiddenDirs(root, guestTmpdir(o));
+  const why: string[] = [];
+  const launcher = (c: Confinement, errors: string[]) =>
+    new Launcher(
+      o.env,
+      LAUNCHER_SCRIPT,
+      (m) => {
+        errors.push(m);
+        o.onError(m);
+      },
+      c,
+      o.account,
+    );
+  const shared = { ...(personality !== undefined ? { personality } : {}) };
+
+  if (perl && (o.sandbox === 'auto' || o.sandbox === 'namespaces')) {
+    if (sandboxSyscalls() === undefined) {
+      why.push(
+        `the launcher's namespaces: their system call numbers are not known on ${process.arch}`,
+      );
+    } else {
+      const errors: string[] = [];
+      const l = launcher(
+        { ...shared, ...(o.chroot !== undefined ? { root: o.chroot } : {}), sandbox: { hide } },
+        errors,
+      );
+      const failed = await tryLauncher(l, o, errors);
+      if (failed === undefined) return { launcher: l, kind: 'namespaces' };
+      l.kill();
+      why.push(`the launcher's namespaces: ${failed}`);
+    }
+    if (o.sandbox === 'namespaces')
+      throw new ConfigError(`--sandbox namespaces cannot run here: ${why.join('; ')}`);
+  }
+  if (o.sandbox === 'auto' || o.sandbox === 'bwrap') {
+    const bwrap = findOnPath('bwrap', o.hostPath);
+    const sandbox = bwrap !== undefined ? makeSandbox(bwrap, root, hide) : undefined;
+    const failed = sandbox
+      ? probeSandbox(sandbox, o.env, o.account)
+      : 'no bwrap on PATH (install bubblewrap)';
+    if (failed === undefined && sandbox) {
+      return { ...(perl ? { launcher: launcher(shared, []) } : {}), bwrap: sandbox, kind: 'bwrap' };
+    }
+    why.push(`bwrap: ${failed}`);
+    if (o.sandbox === 'bwrap')
+      throw new ConfigError(`--sandbox bwrap: the sandbox cannot run here: ${failed}`);
+  }
+  // No sandbox. chroot(2) needs root: the launcher then stays root and
+  // switches to the account in each compiler after entering the root.
+  if (o.chroot !== undefined && process.getuid?.() !== 0) {
+    throw new ConfigError(
+      `--chroot ${o.chroot} needs root or a sandbox that works here: ${why.join('; ')}`,
+    );
+  }
+  if (o.sandbox === 'auto') {
+    o.onWarning(
+      `compilers run without a sandbox (no process namespace, network or read-only root for them): ${why.join('; ')}; --sandbox none says this is meant`,
+    );
+  }
+  if (!perl) return { kind: 'none' };
+  const chroot = o.chroot !== undefined;
+  return {
+    launcher: new Launcher(
+      o.env,
+      LAUNCHER_SCRIPT,
+      o.onError,
+      {
+        ...shared,
+        ...(chroot ? { root: o.chroot } : {}),
+        ...(chroot && o.account ? { uid: o.account.uid, gid: o.account.gid } : {}),
+      },
+      chroot ? undefined : o.account,
+    ),
+    kind: 'none',
+  };
+}
