@@ -10,9 +10,10 @@
 //     d.end();   // throws unless the end marker was reached
 //
 // Contract:
-// - `sink(piece)` receives the output in order, synchronously from push(),
-//   resume() or end marker decoding. Pieces are `pieceSize` bytes (default 256
-//   KiB), the last one shorter; an empty output gives no piece at all. A piece
+// - `sink(piece)` receives the output in order, called from within push() and
+//   resume(); the last piece comes from the call that decodes the end marker
+//   (end() only checks). Pieces are `pieceSize` bytes (default 256 KiB), the
+//   last one shorter; an empty output gives no piece at all. A piece
 //   is the consumer's to keep or even modify (hand it to a stream's write() as
 //   is, no copy needed): it is a view of a window the decoder has let go of,
 //   and it keeps that window's 48 KiB of history alive while it is held.
@@ -22,10 +23,12 @@
 //   decoder stopped on purpose: the sink asked for a pause, or the call made
 //   `outputPerCall` bytes of output (default 1 MiB, so a bomb's 64 KiB chunk
 //   that expands 255 times does not hold the event loop). Then call resume()
-//   later, and only resume(), until it returns true. A paused decoder keeps a
-//   reference to the rest of the chunk (no copy): don't modify a pushed chunk.
-// - Memory: one buffer of 48 KiB of history plus one piece, and a reference to
-//   the current chunk. Long literal runs and matches are copied in bounded
+//   later, and only resume(), until it returns true (push() and end() throw
+//   meanwhile). A paused decoder keeps a reference to the rest of the chunk
+//   (no copy): don't modify a pushed chunk. The sink must not call the decoder.
+//   Each false is followed by progress: a resume() makes at least one byte.
+// - Memory: one window of 48 KiB of history plus one piece (304 KiB by
+//   default), a new one per piece, and a reference to the current chunk. Long literal runs and matches are copied in bounded
 //   steps; length-extension zero runs are counted as they arrive, never held.
 // - Errors, with lzoDecompress's texts: output over `maxOutput` (thrown as
 //   soon as an instruction's length is known to exceed it, even before its
