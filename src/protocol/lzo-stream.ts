@@ -26,7 +26,7 @@
 //   later, and only resume(), until it returns true (push() and end() throw
 //   meanwhile). A paused decoder keeps a reference to the rest of the chunk
 //   (no copy): don't modify a pushed chunk. The sink must not call the decoder.
-//   Each false is followed by progress: a resume() makes at least one byte.
+//   resume() never returns false without having made output, so it always ends.
 // - Memory: one window of 48 KiB of history plus one piece (304 KiB by
 //   default), a new one per piece, and a reference to the current chunk. Long literal runs and matches are copied in bounded
 //   steps; length-extension zero runs are counted as they arrive, never held.
