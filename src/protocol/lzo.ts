@@ -34,7 +34,13 @@ interface CoreState {
 }
 
 /** Copies src[from, from + n) to dst at `to`; a loop for short runs. */
-function copyBytes(dst: Uint8Array, to: number, src: Uint8Array, from: number, n: number): void {
+export function copyBytes(
+  dst: Uint8Array,
+  to: number,
+  src: Uint8Array,
+  from: number,
+  n: number,
+): void {
   if (n > 32) {
     dst.set(src.subarray(from, from + n), to);
   } else {
@@ -222,11 +228,12 @@ const S_FIRST_LITERAL_RUN = 1; // just after a literal run
 const S_MATCH = 2; // `t` holds a match instruction byte
 const S_MATCH_NEXT = 3; // `t` (1..3) trailing literals to copy, then a match
 
-function inputOverrun(ip: number, inLen: number): Error {
+// Error texts, exported so lzo-stream.ts words the same conditions alike.
+export function inputOverrun(ip: number, inLen: number): Error {
   return new Error(`lzo: input overrun at byte ${ip} of ${inLen} (truncated or corrupt stream)`);
 }
 
-function outputOverrun(maxOutput: number): Error {
+export function outputOverrun(maxOutput: number): Error {
   return new Error(`lzo: output overrun: stream decodes to more than maxOutput (${maxOutput})`);
 }
 
