@@ -29,6 +29,7 @@ import { childEnv, exitCodeOf, signalName, type Caller, type ChildResult } from 
 import { distccDir, subdir } from './state-dir.js';
 import { lockLocal, lockTimeout, pauseTime, pickHost, usableHosts } from './where.js';
 import { writeOutput } from './output.js';
+import { replyLimit } from './reply-limit.js';
 import { createTempFile, tempDir } from './temp-files.js';
 
 export type BuildContext = {
@@ -289,6 +290,7 @@ class Build {
           preprocessed,
           sourceFile: cppFile,
           ioTimeoutMs: ioTimeout(env),
+          maxReplyBytes: this.#maxReply(),
           onPhase: (p) => this.note(PHASES[p], displayName(host), lock.slot),
         });
         lock.release();
@@ -315,6 +317,12 @@ class Build {
   }
 
   #cppFailed: number | undefined;
+
+  #maxReply(): number {
+    const { bytes, problem } = replyLimit(this.#ctx.caller.env);
+    if (problem) this.#ctx.log.warn(problem);
+    return bytes;
+  }
 
   /**
    * The protocol for `host`. Pump hosts (`,cpp,lzo`) need the include server;
