@@ -16,7 +16,7 @@ const ok = (t: string) => t === TOKEN;
 
 test('hello and request parse the same for any split of the bytes', () => {
   const bytes = Buffer.from(
-    `TSDISTCC-AGENT 2 42-1-2-3\n${TOKEN} 42 3\n/usr/lib/distcc/bin/gcc\0-c\0x y.c\0`,
+    `TSDISTCC-AGENT 2 42-1-2-3\n${TOKEN} 42 3\0/usr/lib/distcc/bin/gcc\0-c\0x y.c\0`,
   );
   for (let cut = 0; cut <= bytes.length; cut++) {
     const r = new RequestReader(ok);
@@ -50,7 +50,7 @@ test('a wrong token is refused when its line ends, before any word is read', () 
     return ok(t);
   });
   r.push(Buffer.from('TSDISTCC-AGENT 2 1-2-3-4\n'));
-  assert.throws(() => r.push(Buffer.from(`${'f'.repeat(48)} 1 4294967295\n`)), /wrong token/);
+  assert.throws(() => r.push(Buffer.from(`${'f'.repeat(48)} 1 4294967295\0`)), /wrong token/);
   assert.equal(asked, 1);
 });
 
@@ -64,12 +64,12 @@ test('lines are bounded before the token: a long one is refused without its end'
 test('after the token: the word count and the bytes are bounded', () => {
   const hello = `TSDISTCC-AGENT 2 1-2-3-4\n`;
   assert.throws(
-    () => new RequestReader(ok).push(Buffer.from(`${hello}${TOKEN} 1 ${MAX_WORDS + 1}\n`)),
+    () => new RequestReader(ok).push(Buffer.from(`${hello}${TOKEN} 1 ${MAX_WORDS + 1}\0`)),
     /word count/,
   );
-  assert.throws(() => new RequestReader(ok).push(Buffer.from(`${hello}${TOKEN} 1 0\n`)));
+  assert.throws(() => new RequestReader(ok).push(Buffer.from(`${hello}${TOKEN} 1 0\0`)));
   const r = new RequestReader(ok);
-  r.push(Buffer.from(`${hello}${TOKEN} 1 2\n`));
+  r.push(Buffer.from(`${hello}${TOKEN} 1 2\0`));
   const chunk = Buffer.alloc(1024 * 1024, 'x');
   assert.throws(() => {
     for (let sent = 0; sent <= MAX_ARGV_BYTES; sent += chunk.length) r.push(chunk);
@@ -79,7 +79,7 @@ test('after the token: the word count and the bytes are bounded', () => {
 test('bytes after the request are refused', () => {
   const r = new RequestReader(ok);
   assert.throws(
-    () => r.push(Buffer.from(`TSDISTCC-AGENT 2 1-2-3-4\n${TOKEN} 1 1\ncc\0more`)),
+    () => r.push(Buffer.from(`TSDISTCC-AGENT 2 1-2-3-4\n${TOKEN} 1 1\0cc\0more`)),
     /after the request/,
   );
 });

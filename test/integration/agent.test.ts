@@ -105,7 +105,7 @@ function speak(port: number, header: string, words: string): Promise<string> {
       if (!proven && text.startsWith('proof\n')) {
         proven = true;
         text = text.slice('proof\n'.length);
-        s.write(`${header}\n${words}`);
+        s.write(`${header}\0${words}`);
       }
     });
     s.on('close', () => resolve(proven ? text : `no proof: ${text}`));

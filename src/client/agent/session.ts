@@ -4,7 +4,7 @@
 //   launcher: TSDISTCC-AGENT 2 NONCE\n
 //   agent:    creates DIR/proof.TOKEN.NONCE (O_EXCL, 0600), answers proof\n
 //   launcher: checks that file is its user's, then
-//             TOKEN PID ARGC\n  and ARGC words, each NUL-terminated
+//             TOKEN PID ARGC\0  and ARGC words, each NUL-terminated
 // and then obeys commands, one line each, until `exit`:
 //   out N\n BYTES      write N bytes to its stdout
 //   err N\n BYTES      write N bytes to its stderr
@@ -93,9 +93,9 @@ export class RequestReader {
     return this.#chunks[0] ?? Buffer.alloc(0);
   }
 
-  #line(): string | undefined {
+  #line(end: number): string | undefined {
     const buf = this.#buffer();
-    const nl = buf.indexOf(0x0a);
+    const nl = buf.indexOf(end);
     if (nl < 0) {
       if (buf.length > MAX_LINE) throw new Error('line too long');
       return undefined;
@@ -109,7 +109,7 @@ export class RequestReader {
   #next(): LauncherMessage | null | undefined {
     switch (this.#state) {
       case 'hello': {
-        const line = this.#line();
+        const line = this.#line(0x0a);
         if (line === undefined) return undefined;
         const [magic, version, nonce, ...rest] = line.split(' ');
         if (magic !== MAGIC || version !== '2' || rest.length > 0 || !NONCE.test(nonce ?? '')) {
@@ -119,7 +119,7 @@ export class RequestReader {
         return { kind: 'hello', nonce: nonce! };
       }
       case 'header': {
-        const line = this.#line();
+        const line = this.#line(0);
         if (line === undefined) return undefined;
         const [token, pid, argc, ...rest] = line.split(' ');
         // The token first: nothing else of a stranger's is looked at.
