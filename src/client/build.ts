@@ -7,9 +7,7 @@
 // with distcc's exit code). A remote compile that fails is retried here
 // unless DISTCC_SKIP_LOCAL_RETRY is set.
 
-import { randomBytes } from 'node:crypto';
-import { chmodSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { preprocessedExtension, scanArgs } from '../compiler/args.js';
 import { ExitCode, TsdistccError } from '../errors.js';
 import { Phase, type PhaseValue, StateFile } from '../state/binstate.js';
@@ -29,7 +27,10 @@ import type { ClientLog } from './log.js';
 import { compileRemote, type RemoteReply } from './remote.js';
 import { childEnv, exitCodeOf, signalName, type Caller, type ChildResult } from './caller.js';
 import { distccDir, subdir } from './state-dir.js';
-import { lockLocal, pauseTime, pickHost, usableHosts } from './where.js';
+import { lockLocal, lockTimeout, pauseTime, pickHost, usableHosts } from './where.js';
+import { writeOutput } from './output.js';
+import { replyLimit } from './reply-limit.js';
+import { createTempFile, tempDir } from './temp-files.js';
 
 export type BuildContext = {
   caller: Caller;
@@ -72,20 +73,18 @@ function fromWaitStatus(status: number): ChildResult {
   return { code: (status >> 8) & 0xff, signal: undefined };
 }
 
-function tempName(env: NodeJS.ProcessEnv, prefix: string, ext: string): string {
-  return join(env.TMPDIR || '/tmp', `${prefix}_${randomBytes(4).toString('hex')}.${ext}`);
-}
-
 class Build {
   readonly #ctx: BuildContext;
   readonly #state: StateFile | undefined;
   readonly #lockDir: string | undefined;
   readonly #pauseMs: number;
+  readonly #lockTimeoutMs: number;
   #input: string | undefined;
 
   constructor(ctx: BuildContext) {
     this.#ctx = ctx;
     this.#pauseMs = pauseTime(ctx.caller.env);
+    this.#lockTimeoutMs = lockTimeout(ctx.caller.env);
     let dir: string | undefined;
     try {
       dir = distccDir(ctx.caller.env);
@@ -112,11 +111,22 @@ class Build {
     }
   }
 
+  /** A local slot; after a wait past the bound (or if locks cannot be kept), none, with a warning. */
   async lockLocal(slots: number): Promise<SlotLock | undefined> {
     if (!this.#lockDir) return undefined;
-    return lockLocal(this.#lockDir, slots, this.#pauseMs, () =>
-      this.note(Phase.BLOCKED, 'localhost', 0),
-    );
+    try {
+      return await lockLocal(
+        this.#lockDir,
+        slots,
+        this.#pauseMs,
+        () => this.note(Phase.BLOCKED, 'localhost', 0),
+        this.#lockTimeoutMs,
+      );
+    } catch (err) {
+      if (!(err instanceof TsdistccError)) throw err;
+      this.#ctx.log.warn(`${err.message}; running without a local slot`);
+      return undefined;
+    }
   }
 
   /** Runs the command here (distcc dcc_compile_local). */
@@ -213,7 +223,19 @@ class Build {
     const hosts = list.randomize ? shuffle(list.hosts) : list.hosts;
     const backoffSec = backoffPeriod(env);
     const excluded = new Set<HostDef>();
-    const cppFile = resolve(caller.cwd, tempName(env, 'distcc', preprocessedExtension(input)));
+    let cppFile: string;
+    try {
+      cppFile = createTempFile(
+        tempDir(resolve(caller.cwd, env.TMPDIR || '/tmp'), (why) => log.warn(why)),
+        'distcc',
+        preprocessedExtension(input),
+      );
+    } catch (err) {
+      if (!(err instanceof TsdistccError)) throw err;
+      log.error(err.message);
+      return { code: err.exitCode };
+    }
+    this.#ctx.temps.push(cppFile);
     let preprocessed: Promise<boolean> | undefined;
     let last: HostDef | undefined;
 
@@ -225,9 +247,12 @@ class Build {
           this.#lockDir,
           this.#pauseMs,
           () => this.note(Phase.BLOCKED, 'localhost', 0),
+          this.#lockTimeoutMs,
         );
       } catch (err) {
-        return { code: (err as TsdistccError).exitCode, host: last };
+        if (!(err instanceof TsdistccError)) throw err;
+        if (err.exitCode !== ExitCode.NO_HOSTS) log.error(err.message);
+        return { code: err.exitCode, host: last };
       }
       const { host, lock } = picked;
       if (host.kind === 'local') {
@@ -244,7 +269,6 @@ class Build {
           cppLock = await this.lockLocal(this.#localSlotsCpp());
           const cppArgv = preprocessorArgv(unexpanded, output);
           log.debug(`running the preprocessor: ${cppArgv.join(' ')}`);
-          this.#ctx.temps.push(cppFile);
           this.note(Phase.CPP, 'localhost', cppLock?.slot ?? 0);
           const started = caller.preprocess(cppArgv, childEnv(env, this.#ctx.level), cppFile);
           preprocessed = started.then((r) => {
@@ -266,6 +290,7 @@ class Build {
           preprocessed,
           sourceFile: cppFile,
           ioTimeoutMs: ioTimeout(env),
+          maxReplyBytes: this.#maxReply(),
           onPhase: (p) => this.note(PHASES[p], displayName(host), lock.slot),
         });
         lock.release();
@@ -292,6 +317,12 @@ class Build {
   }
 
   #cppFailed: number | undefined;
+
+  #maxReply(): number {
+    const { bytes, problem } = replyLimit(this.#ctx.caller.env);
+    if (problem) this.#ctx.log.warn(problem);
+    return bytes;
+  }
 
   /**
    * The protocol for `host`. Pump hosts (`,cpp,lzo`) need the include server;
@@ -320,14 +351,12 @@ class Build {
     if (reply.stdout.length > 0) caller.stdout(reply.stdout);
     if (code === 0) {
       try {
-        unlinkSync(output);
-      } catch {
-        /* not there yet */
+        writeOutput(output, reply.object, 0o666 & ~caller.umask);
+      } catch (err) {
+        if (!(err instanceof TsdistccError)) throw err;
+        log.error(err.message);
+        return { done: err.exitCode, code: err.exitCode };
       }
-      // The caller's umask, not ours: the agent's may differ from its caller's.
-      const mode = 0o666 & ~caller.umask;
-      writeFileSync(output, reply.object, { mode });
-      if (caller.pid !== process.pid) chmodSync(output, mode);
       if (reply.stderr.length > 0) caller.stderr(reply.stderr);
       return { done: 0, code: 0 };
     }

@@ -10,7 +10,7 @@
 // compiler that finds the masquerade directory again runs locally.
 
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, constants, openSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 
 export type ChildResult = { code: number; signal: NodeJS.Signals | undefined };
@@ -25,7 +25,10 @@ export type Caller = {
   stderr(data: Buffer | string): void;
   /** Runs `argv` with the caller's stdin, stdout and stderr. */
   run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<ChildResult>;
-  /** Runs the preprocessor: stdin /dev/null, stdout into `outFile` (created). */
+  /**
+   * Runs the preprocessor: stdin /dev/null, stdout into `outFile`, an empty
+   * file the client made (mode 0600, in a directory of this user).
+   */
   preprocess(
     argv: readonly string[],
     env: NodeJS.ProcessEnv,
@@ -82,7 +85,7 @@ export function thisProcess(env: NodeJS.ProcessEnv): Caller {
     stderr: (data) => process.stderr.write(data),
     run: (argv, childEnv) => run(argv, childEnv, ['inherit', 'inherit', 'inherit']),
     preprocess: (argv, childEnv, outFile) => {
-      const fd = openSync(outFile, 'wx', 0o600);
+      const fd = openSync(outFile, constants.O_WRONLY | constants.O_TRUNC | constants.O_NOFOLLOW);
       const done = run(argv, childEnv, ['ignore', fd, 'inherit']);
       closeSync(fd);
       return done;

@@ -2,9 +2,20 @@
 // header while the preprocessor still runs, then the preprocessed source,
 // then read DONE STAT SERR SOUT DOTO. The socket is never half-closed before
 // the reply: distccd takes EOF during a compile as a disconnect.
+//
+// A server is trusted with the bytes of an object, not with the client's
+// memory or time. Its reply's bodies may hold TSDISTCC_MAX_REPLY_SIZE bytes
+// together (512 MiB by default, what tsdistccd takes for a source), counted
+// on the wire and again decompressed, where LZO stops at what is left of the
+// limit (it expands up to 255:1). Silence is bounded per read by
+// DISTCC_IO_TIMEOUT, as in distcc: a real compile sends nothing until it is
+// done. Once the reply has begun, all of it must arrive within
+// DISTCC_IO_TIMEOUT too, so a server that trickles a byte at a time cannot
+// hold a job for ever. Any of these is a protocol error or a timeout like
+// another: the host goes into backoff and the job is compiled elsewhere.
 
 import { readFileSync } from 'node:fs';
-import { ExitCode, TsdistccError } from '../errors.js';
+import { ExitCode, ProtocolError, TsdistccError } from '../errors.js';
 import { decodeBody, encodeBody } from '../protocol/bodies.js';
 import { ReplyDecoder, type WireReplyParts } from '../protocol/reply-decoder.js';
 import { encodeRequestHeader, encodeSource } from '../protocol/request-encoder.js';
@@ -26,6 +37,8 @@ export type RemoteJob = {
   preprocessed: Promise<boolean>;
   sourceFile: string;
   ioTimeoutMs: number;
+  /** The most bytes SERR, SOUT and DOTO may hold together, decompressed. */
+  maxReplyBytes: number;
   onPhase: (phase: 'cpp' | 'send' | 'compile' | 'receive') => void;
 };
 
@@ -43,12 +56,27 @@ function write(conn: Connection, data: Buffer | Buffer[]): Promise<void> {
   });
 }
 
+/** LZO's worst case for incompressible data (lzo1x: n + n/16 + 64 + 3) for three bodies. */
+function wireLimit(version: number, max: number): number {
+  return version >= 2 ? max + Math.ceil(max / 16) + 3 * 67 : max;
+}
+
 function readReply(job: RemoteJob): Promise<WireReplyParts> {
   const { connection: conn, version, ioTimeoutMs } = job;
-  const decoder = new ReplyDecoder(version);
+  const decoder = new ReplyDecoder(version, wireLimit(version, job.maxReplyBytes));
   return new Promise((resolve, reject) => {
     let receiving = false;
     let timer = setTimeout(onTimeout, ioTimeoutMs);
+    let whole: NodeJS.Timeout | undefined;
+    function onDeadline() {
+      cleanup();
+      reject(
+        new TsdistccError(
+          `${conn.describe} took more than ${ioTimeoutMs / 1000} s to send its reply (still waiting for ${decoder.waitingFor}): DISTCC_IO_TIMEOUT bounds the whole reply once it has begun`,
+          ExitCode.TIMEOUT,
+        ),
+      );
+    }
     function onTimeout() {
       cleanup();
       reject(
@@ -60,6 +88,7 @@ function readReply(job: RemoteJob): Promise<WireReplyParts> {
     }
     function cleanup() {
       clearTimeout(timer);
+      clearTimeout(whole);
       conn.input.off('data', onData);
       conn.input.off('end', onEnd);
       conn.input.off('error', onError);
@@ -69,6 +98,7 @@ function readReply(job: RemoteJob): Promise<WireReplyParts> {
       timer = setTimeout(onTimeout, ioTimeoutMs);
       if (!receiving) {
         receiving = true;
+        whole = setTimeout(onDeadline, ioTimeoutMs);
         job.onPhase('receive');
       }
       try {
@@ -79,7 +109,13 @@ function readReply(job: RemoteJob): Promise<WireReplyParts> {
         }
       } catch (err) {
         cleanup();
-        reject(err instanceof Error ? err : new Error(String(err)));
+        reject(
+          err instanceof ProtocolError
+            ? new ProtocolError(`bad reply from ${conn.describe}: ${err.message}`, { cause: err })
+            : err instanceof Error
+              ? err
+              : new Error(String(err)),
+        );
       }
     }
     function onEnd() {
@@ -134,12 +170,34 @@ export async function compileRemote(job: RemoteJob): Promise<RemoteReply | undef
     await write(conn, encodeSource(body));
     job.onPhase('compile');
     const wire = await reply;
-    const max = 2 * 1024 * 1024 * 1024 - 1;
+    // What is left of the limit bounds each body in turn.
+    let left = job.maxReplyBytes;
+    const decode = async (what: string, body: Buffer) => {
+      let plain;
+      try {
+        plain = await decodeBody(version, body, left);
+      } catch (err) {
+        const over = /output overrun/.test((err as Error).message);
+        throw new ProtocolError(
+          over
+            ? `the reply from ${conn.describe} decompresses to more than ${job.maxReplyBytes} bytes at its ${what} (TSDISTCC_MAX_REPLY_SIZE)`
+            : `bad ${what} from ${conn.describe}: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+      if (plain.length > left) {
+        throw new ProtocolError(
+          `the reply from ${conn.describe} holds more than ${job.maxReplyBytes} bytes at its ${what} (TSDISTCC_MAX_REPLY_SIZE)`,
+        );
+      }
+      left -= plain.length;
+      return plain;
+    };
     return {
       status: wire.status,
-      stderr: await decodeBody(version, wire.stderr, max),
-      stdout: await decodeBody(version, wire.stdout, max),
-      object: await decodeBody(version, wire.object, max),
+      stderr: await decode('stderr', wire.stderr),
+      stdout: await decode('stdout', wire.stdout),
+      object: await decode('object', wire.object),
     };
   } catch (err) {
     if (err instanceof TsdistccError) throw err;

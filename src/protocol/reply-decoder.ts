@@ -2,8 +2,11 @@
 // src/clirpc.c dcc_retrieve_results):
 //   DONE ver, STAT wait-status, SERR len bytes, SOUT len bytes, DOTO len bytes
 // Bodies stay in wire form (LZO for version 2); the caller decodes them. The
-// DONE version must echo the request's. Any other token, a bad number or a
-// body over the limit throws ProtocolError.
+// DONE version must echo the request's. Any other token, a bad number, or
+// bodies that together would pass the limit throw ProtocolError, as soon as
+// the length that passes it is read. A body goes straight into a buffer of
+// its declared length as it arrives: memory is what the server has sent,
+// once, and never more than the limit.
 
 import { ProtocolError } from '../errors.js';
 import { TOKEN_LENGTH, Token, decodeToken } from './token.js';
@@ -21,18 +24,23 @@ const HAS_BODY = new Set<string>([Token.SERR, Token.SOUT, Token.DOTO]);
 
 export class ReplyDecoder {
   readonly #version: number;
-  readonly #maxBody: number;
-  #chunks: Buffer[] = [];
-  #buffered = 0;
+  readonly #maxBodies: number;
+  /** A partial token. */
+  #tokenBuf = Buffer.alloc(TOKEN_LENGTH);
+  #tokenHave = 0;
+  /** The body being filled, and how much of it is in. */
+  #body: Buffer | undefined;
+  #bodyHave = 0;
+  #total = 0;
   #step = 0;
-  #bodyLength = -1;
   #values: number[] = [];
   #bodies: Buffer[] = [];
   #reply: WireReplyParts | undefined;
 
-  constructor(version: number, maxBody = 512 * 1024 * 1024) {
+  /** `maxBodies`: the most bytes SERR, SOUT and DOTO may have together. */
+  constructor(version: number, maxBodies = 512 * 1024 * 1024) {
     this.#version = version;
-    this.#maxBody = maxBody;
+    this.#maxBodies = maxBodies;
   }
 
   /** The token the decoder waits for: for an EOF or timeout message. */
@@ -40,40 +48,42 @@ export class ReplyDecoder {
     return ORDER[this.#step] ?? 'nothing';
   }
 
+  /** Body bytes announced so far: what the reply will hold in memory. */
+  get announced(): number {
+    return this.#total;
+  }
+
   /** Takes the next chunk; returns the reply once complete. */
   push(chunk: Buffer): WireReplyParts | undefined {
-    if (this.#reply) {
-      if (chunk.length > 0) throw new ProtocolError('unexpected bytes after the reply');
-      return this.#reply;
-    }
-    this.#chunks.push(chunk);
-    this.#buffered += chunk.length;
-    while (!this.#reply && this.#advance()) {
-      /* take every complete item */
+    let at = 0;
+    while (at < chunk.length || (this.#body && this.#bodyHave === this.#body.length)) {
+      if (this.#reply) throw new ProtocolError('unexpected bytes after the reply');
+      if (this.#body) {
+        const n = Math.min(this.#body.length - this.#bodyHave, chunk.length - at);
+        chunk.copy(this.#body, this.#bodyHave, at, at + n);
+        this.#bodyHave += n;
+        at += n;
+        if (this.#bodyHave === this.#body.length) {
+          this.#bodies.push(this.#body);
+          this.#body = undefined;
+          this.#next();
+        }
+        continue;
+      }
+      const n = Math.min(TOKEN_LENGTH - this.#tokenHave, chunk.length - at);
+      chunk.copy(this.#tokenBuf, this.#tokenHave, at, at + n);
+      this.#tokenHave += n;
+      at += n;
+      if (this.#tokenHave === TOKEN_LENGTH) {
+        this.#tokenHave = 0;
+        this.#token(this.#tokenBuf);
+      }
     }
     return this.#reply;
   }
 
-  #take(n: number): Buffer | undefined {
-    if (this.#buffered < n) return undefined;
-    const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
-    this.#chunks = all.length > n ? [all.subarray(n)] : [];
-    this.#buffered -= n;
-    return all.subarray(0, n);
-  }
-
-  #advance(): boolean {
+  #token(raw: Buffer): void {
     const expected = ORDER[this.#step]!;
-    if (this.#bodyLength >= 0) {
-      const body = this.#take(this.#bodyLength);
-      if (!body) return false;
-      this.#bodies.push(Buffer.from(body));
-      this.#bodyLength = -1;
-      this.#next();
-      return true;
-    }
-    const raw = this.#take(TOKEN_LENGTH);
-    if (!raw) return false;
     const token = decodeToken(raw, 0);
     if (!token || token.name !== expected) {
       throw new ProtocolError(
@@ -86,15 +96,16 @@ export class ReplyDecoder {
       );
     }
     this.#values.push(token.value);
-    if (HAS_BODY.has(expected)) {
-      if (token.value > this.#maxBody) {
-        throw new ProtocolError(`${expected} of ${token.value} bytes is over the limit`);
-      }
-      this.#bodyLength = token.value;
-      return true;
+    if (!HAS_BODY.has(expected)) return this.#next();
+    this.#total += token.value;
+    if (this.#total > this.#maxBodies) {
+      throw new ProtocolError(
+        `${expected} of ${token.value} bytes makes the reply's bodies ${this.#total} bytes, over the limit of ${this.#maxBodies}`,
+      );
     }
-    this.#next();
-    return true;
+    // allocUnsafe: pages are only touched (and resident) as the bytes come in.
+    this.#body = Buffer.allocUnsafe(token.value);
+    this.#bodyHave = 0;
   }
 
   #next(): void {

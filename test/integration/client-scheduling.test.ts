@@ -160,7 +160,7 @@ test('a server that never answers: DISTCC_IO_TIMEOUT, then backoff and fallback'
   }
 });
 
-test('DISTCC_LOG takes the messages, DISTCC_SAVE_TEMPS keeps the .i in TMPDIR', async () => {
+test('DISTCC_LOG takes the messages, DISTCC_SAVE_TEMPS keeps the .i under TMPDIR', async () => {
   const log = join(work, 'client.log');
   const tmp = mkdtempSync(join(tmpdir(), 'tsdistcc-tmp-'));
   const run = await runTsdistcc(['gcc', '-c', 's1.c', '-o', 'log.o'], `127.0.0.1:${a.port}`, work, {
@@ -175,7 +175,9 @@ test('DISTCC_LOG takes the messages, DISTCC_SAVE_TEMPS keeps the .i in TMPDIR', 
     readFileSync(log, 'utf8'),
     /tsdistcc\[\d+\] compile s1\.c on 127\.0\.0\.1:\d+ completed ok/,
   );
-  const kept = readdirSync(tmp).filter((f) => /^distcc_[0-9a-f]{8}\.i$/.test(f));
+  // In the client's private directory under TMPDIR (mode 0700).
+  const mine = join(tmp, `tsdistcc-${process.getuid?.() ?? 0}`);
+  const kept = readdirSync(mine).filter((f) => /^distcc_[0-9a-f]{8}\.i$/.test(f));
   assert.equal(kept.length, 1);
-  assert.match(readFileSync(join(tmp, kept[0]!), 'utf8'), /int s1 = 1;/);
+  assert.match(readFileSync(join(mine, kept[0]!), 'utf8'), /int s1 = 1;/);
 });

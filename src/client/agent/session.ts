@@ -1,17 +1,38 @@
 // One launcher's connection to the agent. The launcher (bin/tsdistcc, bash)
-// sends who it is and its command line:
-//   TSDISTCC-AGENT 1 TOKEN PID ARGC\n  then ARGC words, each NUL-terminated
+// first makes the agent prove it is the agent of this user, then says who it
+// is and what to run:
+//   launcher: TSDISTCC-AGENT 2 NONCE\n
+//   agent:    creates DIR/proof.TOKEN.NONCE (O_EXCL, 0600), answers proof\n
+//   launcher: checks that file is its user's, then
+//             TOKEN PID ARGC\0  and ARGC words, each NUL-terminated
 // and then obeys commands, one line each, until `exit`:
 //   out N\n BYTES      write N bytes to its stdout
 //   err N\n BYTES      write N bytes to its stderr
-//   cpp K\n WORDS      FILE PATH SAFEGUARD ARGV...: run ARGV with stdout into FILE,
-//                      stdin /dev/null; answers `status CODE\n`
+//   cpp K\n WORDS      FILE PATH SAFEGUARD ARGV...: run ARGV with stdout into FILE
+//                      (made by the agent), stdin /dev/null; answers `status CODE\n`
 //   run K\n WORDS      PATH SAFEGUARD ARGV...: run ARGV as itself; answers `status CODE\n`
 //   exit CODE\n        exit with CODE
 // Compilers are the launcher's children, so they get its terminal, limits,
 // process group and signals; the agent keeps slots, hosts and connections.
 // The agent reads the launcher's environment and directory from /proc/PID,
 // after checking the process belongs to the agent's own user.
+//
+// Why the proof, and why this one. The launcher finds the agent through a
+// port in DIR/agent; when that agent is dead, any local user may be
+// listening on the port, and a launcher that spoke first would hand it the
+// token and then run its commands as its own user. So the launcher sends
+// nothing but a fresh nonce ($SRANDOM: getrandom(2)) until the other end has
+// done what only this user can do: create a file in DIR (mode 0700, the
+// user's). The file's name holds the token the launcher read, so a stranger
+// cannot relay the nonce to another agent of the user and pass that agent's
+// proof off as the one the launcher asked for. The check is bash's `[[ -O ]]`,
+// a builtin: no fork, no measurable cost. An agent that sent a secret first
+// would give it to whoever connects; bash has no hash for a challenge and
+// response; a Unix socket in DIR would need a helper program per call.
+//
+// The agent, for its part, reads at most a short line before the token is
+// checked, and bounds what follows it (words and bytes): a stranger gets
+// nothing from it and cannot make it hold more than a few hundred bytes.
 
 import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import type { Socket } from 'node:net';
@@ -21,40 +42,121 @@ import { signalName } from '../caller.js';
 
 export type LauncherRequest = { pid: number; argv: string[] };
 
+export type LauncherMessage =
+  { kind: 'hello'; nonce: string } | ({ kind: 'request' } & LauncherRequest);
+
 const MAGIC = 'TSDISTCC-AGENT';
-const MAX_HEADER = 64 * 1024 * 1024;
+/** The longest line before the token has been checked. */
+const MAX_LINE = 160;
+/** After it: at most this many words and bytes (Linux's own ARG_MAX is far less). */
+export const MAX_WORDS = 1 << 20;
+export const MAX_ARGV_BYTES = 64 * 1024 * 1024;
 
-/** Incremental parser of the request; throws on anything malformed. */
+/** The nonce the launcher sends: its pid and three $SRANDOM values. */
+export const NONCE = /^\d{1,10}(?:-\d{1,10}){3}$/;
+
+/**
+ * Incremental parser of what a launcher sends: the hello, then (once the
+ * agent has answered it) the request. The token is checked by `tokenOk` as
+ * soon as its line is complete, before any word is read. Throws on anything
+ * malformed, on a wrong token and on anything over the bounds.
+ */
 export class RequestReader {
-  #buf: Buffer = Buffer.alloc(0);
-  #header: { token: string; pid: number; argc: number } | undefined;
+  readonly #tokenOk: (token: string) => boolean;
+  #chunks: Buffer[] = [];
+  #state: 'hello' | 'header' | 'words' | 'done' = 'hello';
+  #header: { pid: number; argc: number } | undefined;
   #words: string[] = [];
+  #bytes = 0;
 
-  push(chunk: Buffer): (LauncherRequest & { token: string }) | undefined {
-    this.#buf = this.#buf.length ? Buffer.concat([this.#buf, chunk]) : chunk;
-    if (this.#buf.length > MAX_HEADER) throw new Error('request too large');
-    if (!this.#header) {
-      const nl = this.#buf.indexOf(0x0a);
-      if (nl < 0) return undefined;
-      const fields = this.#buf.subarray(0, nl).toString('utf8').split(' ');
-      this.#buf = this.#buf.subarray(nl + 1);
-      const [magic, version, token, pid, argc] = fields;
-      if (magic !== MAGIC || version !== '1' || fields.length !== 5) {
-        throw new Error('not a tsdistcc launcher');
-      }
-      const n = Number(argc);
-      if (!/^\d+$/.test(pid ?? '') || !(n >= 1)) throw new Error('bad launcher header');
-      this.#header = { token: token!, pid: Number(pid), argc: n };
+  constructor(tokenOk: (token: string) => boolean) {
+    this.#tokenOk = tokenOk;
+  }
+
+  push(chunk: Buffer): LauncherMessage[] {
+    if (this.#state === 'done') {
+      if (chunk.length > 0) throw new Error('bytes after the request');
+      return [];
     }
+    this.#chunks.push(chunk);
+    const out: LauncherMessage[] = [];
     for (;;) {
-      if (this.#words.length === this.#header.argc) {
-        const { token, pid } = this.#header;
-        return { token, pid, argv: this.#words };
+      const message = this.#next();
+      if (message === undefined) break;
+      if (message) out.push(message);
+    }
+    return out;
+  }
+
+  #buffer(): Buffer {
+    if (this.#chunks.length > 1) this.#chunks = [Buffer.concat(this.#chunks)];
+    return this.#chunks[0] ?? Buffer.alloc(0);
+  }
+
+  #line(end: number): string | undefined {
+    const buf = this.#buffer();
+    const nl = buf.indexOf(end);
+    if (nl < 0) {
+      if (buf.length > MAX_LINE) throw new Error('line too long');
+      return undefined;
+    }
+    if (nl > MAX_LINE) throw new Error('line too long');
+    this.#chunks = [buf.subarray(nl + 1)];
+    return buf.subarray(0, nl).toString('latin1');
+  }
+
+  /** The next message, null for progress without one, undefined when more bytes are needed. */
+  #next(): LauncherMessage | null | undefined {
+    switch (this.#state) {
+      case 'hello': {
+        const line = this.#line(0x0a);
+        if (line === undefined) return undefined;
+        const [magic, version, nonce, ...rest] = line.split(' ');
+        if (magic !== MAGIC || version !== '2' || rest.length > 0 || !NONCE.test(nonce ?? '')) {
+          throw new Error('not a tsdistcc launcher');
+        }
+        this.#state = 'header';
+        return { kind: 'hello', nonce: nonce! };
       }
-      const nul = this.#buf.indexOf(0);
-      if (nul < 0) return undefined;
-      this.#words.push(this.#buf.subarray(0, nul).toString('utf8'));
-      this.#buf = this.#buf.subarray(nul + 1);
+      case 'header': {
+        const line = this.#line(0);
+        if (line === undefined) return undefined;
+        const [token, pid, argc, ...rest] = line.split(' ');
+        // The token first: nothing else of a stranger's is looked at.
+        if (!this.#tokenOk(token ?? '')) throw new Error('wrong token');
+        if (rest.length > 0 || !/^\d{1,10}$/.test(pid ?? '') || !/^\d{1,7}$/.test(argc ?? '')) {
+          throw new Error('bad launcher header');
+        }
+        const n = Number(argc);
+        if (n < 1 || n > MAX_WORDS) throw new Error(`bad word count ${n}`);
+        this.#header = { pid: Number(pid), argc: n };
+        this.#state = 'words';
+        return null;
+      }
+      case 'words': {
+        const header = this.#header!;
+        if (this.#words.length === header.argc) {
+          this.#state = 'done';
+          if (this.#buffer().length > 0) throw new Error('bytes after the request');
+          return { kind: 'request', pid: header.pid, argv: this.#words };
+        }
+        // Chunks are joined only once a word's end is in: a long word is not copied per chunk.
+        const last = this.#chunks[this.#chunks.length - 1];
+        if (!last || last.indexOf(0) < 0) {
+          const pending = this.#chunks.reduce((n, c) => n + c.length, 0);
+          if (this.#bytes + pending > MAX_ARGV_BYTES) throw new Error('command line too long');
+          return undefined;
+        }
+        const buf = this.#buffer();
+        const nul = buf.indexOf(0);
+        this.#bytes += nul + 1;
+        if (this.#bytes > MAX_ARGV_BYTES) throw new Error('command line too long');
+        this.#words.push(buf.subarray(0, nul).toString('utf8'));
+        this.#chunks = [buf.subarray(nul + 1)];
+        return null;
+      }
+      case 'done':
+        return undefined;
     }
   }
 }
