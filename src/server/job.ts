@@ -91,7 +91,7 @@ async function runJobWith(
   const input = scan.input;
   const name = checkCompiler(compiler, config.whitelist);
   if (!name.ok) return refuse('OTHER', compiler, input, name.reason);
-  const opts = await checkOptions(request.args, config.whitelist.sysroot);
+  const opts = await checkOptions(request.args, config.whitelist.sysroot, request.version === 3);
   if (!opts.ok) return refuse('OTHER', compiler, input, opts.reason);
 
   const pump = request.version === 3;
