@@ -59,6 +59,8 @@ const FLAGS: ReadonlySet<string> = new Set([
   '-ansi',
   '-p',
   '-pg',
+  // The driver also prints its version and the commands it runs: a compile still.
+  '-v',
   '-pthread',
   '-MD',
   '-MMD',
@@ -513,7 +515,10 @@ function shown(a: string): string {
 }
 
 function refusal(a: string, why: string): { ok: false; reason: string } {
-  return { ok: false, reason: `argument \`${shown(a)}\` is not accepted for a remote compile (${why})` };
+  return {
+    ok: false,
+    reason: `argument \`${shown(a)}\` is not accepted for a remote compile (${why})`,
+  };
 }
 
 /** The log's reason for an option that is not on the list. */
@@ -635,7 +640,8 @@ export function checkRemoteOptions(
     if (separate !== undefined) {
       const v = argv[i + 1];
       if (v === undefined) return refusal(a, 'its value is missing');
-      if (v.startsWith('@')) return refusal(v, `${READS}: gcc and clang replace @FILE with its contents`);
+      if (v.startsWith('@'))
+        return refusal(v, `${READS}: gcc and clang replace @FILE with its contents`);
       const why = valueWhy(separate, v, mode.pump, outputIndex >= 0);
       if (why !== undefined) return refusal(`${a} ${v}`, why);
       if (separate === 'output') outputIndex = i + 1;
@@ -649,7 +655,8 @@ export function checkRemoteOptions(
         why = checkF(a);
         break;
       case 'm':
-        why = M_SHAPE.test(a) ? undefined : knownReason(a);
+        // -mllvm takes the next argument and hands it to LLVM unchecked.
+        why = a !== '-mllvm' && M_SHAPE.test(a) ? undefined : knownReason(a);
         break;
       case 'g':
         why = G_FLAGS.has(a) ? undefined : knownReason(a);
