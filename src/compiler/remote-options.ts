@@ -529,8 +529,10 @@ function knownReason(a: string): string {
 
 /** undefined if the -f option passes, else why not. */
 function checkF(a: string): string | undefined {
-  for (const [prefix, why] of F_DENIED) if (a.startsWith(prefix, 2)) return why;
   const eq = a.indexOf('=');
+  // A negation turns a feature off: none of those runs, writes or reads anything.
+  if (eq < 0 && a.startsWith('-fno-')) return F_NAME.test(a) ? undefined : NOT_LISTED;
+  for (const [prefix, why] of F_DENIED) if (a.startsWith(prefix, 2)) return why;
   if (eq < 0) return F_NAME.test(a) ? undefined : NOT_LISTED;
   if (F_VALUES.has(a.slice(2, eq))) return undefined;
   if (NUMBER.test(a.slice(eq + 1)) && F_NAME.test(a.slice(0, eq))) return undefined;
@@ -634,6 +636,11 @@ export function checkRemoteOptions(
         a,
         inputIndex >= 0 && isSource(a) ? 'a second input file' : 'not a source file to compile',
       );
+    }
+    if (mode.pump && (a === '-no-integrated-as' || a === '-fno-integrated-as')) {
+      // clang then runs the `as` of the GCC installation it finds, which --sysroot
+      // can point into the sent tree, whose links may name any program.
+      return refusal(a, `${RUNS}: an assembler the sent tree can choose`);
     }
     if (FLAGS.has(a)) continue;
     const separate = SEPARATE.get(a);

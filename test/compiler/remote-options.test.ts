@@ -267,6 +267,14 @@ test('refused in plain mode, where nothing reads or writes beside the preprocess
   }
 });
 
+test('in pump mode clang keeps its integrated assembler (the tree could choose another)', () => {
+  for (const a of ['-no-integrated-as', '-fno-integrated-as']) {
+    assert.ok(checkRemoteOptions(argv('clang', [a]), { pump: false }).ok);
+    const r = checkRemoteOptions(argv('clang', ['--sysroot=.', a]), { pump: true });
+    assert.ok(!r.ok && r.reason.includes(`\`${a}\``) && /runs a program/.test(r.reason));
+  }
+});
+
 test('the reasons say what an option would do', () => {
   const reason = (extra: string[]) => {
     const r = checkRemoteOptions(argv('x86_64-linux-gnu-gcc', extra));
