@@ -11,7 +11,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exchange, runDistcc } from '../helpers/client.js';
 import { openTempDir, startTsdistccd, type RunningDaemon } from '../helpers/daemon.js';
@@ -85,6 +85,23 @@ test('-wrapper (a shell that would make a marker) is refused and runs nothing', 
   const marker = join(scratch, 'wrapper-ran');
   await refused(plain(['-wrapper', `/bin/sh,-c,touch ${marker}`]), '-wrapper');
   await never(marker);
+});
+
+test('-B DIR (an `as` there that would make a marker) is refused in each spelling', async () => {
+  const dir = join(scratch, 'evil-bin');
+  const marker = join(scratch, 'as-ran');
+  mkdirSync(dir, { mode: 0o755 });
+  writeFileSync(join(dir, 'as'), `#!/bin/sh\ntouch ${marker}\n`, { mode: 0o755 });
+  await refused(plain([`-B${dir}/`]), `-B${dir}/`);
+  await refused(plain(['-B', `${dir}/`]), '-B');
+  await refused(plain([`--prefix=${dir}/`]), `--prefix=${dir}/`);
+  await never(marker);
+});
+
+test('-Xassembler -aln=PATH (an assembler listing) is refused and writes nothing', async () => {
+  const out = join(scratch, 'listing.txt');
+  await refused(plain(['-Xassembler', `-aln=${out}`]), `-Xassembler -aln=${out}`);
+  await never(out);
 });
 
 test('-aux-info PATH is refused and writes nothing', async () => {
