@@ -508,6 +508,7 @@ export type RemoteOptions =
   | { ok: false; reason: string };
 
 const NO_SPECS: readonly string[] = Object.freeze([]);
+const PLAIN: RemoteOptionsMode = Object.freeze({ pump: false });
 
 /** A client string in a log line: bounded (an ARGV may be long). */
 function shown(a: string): string {
@@ -612,7 +613,7 @@ function valueWhy(kind: Kind, v: string, pump: boolean, haveOutput: boolean): st
  */
 export function checkRemoteOptions(
   argv: readonly string[],
-  mode: RemoteOptionsMode = { pump: false },
+  mode: RemoteOptionsMode = PLAIN,
 ): RemoteOptions {
   let inputIndex = -1;
   let outputIndex = -1;
@@ -676,17 +677,17 @@ export function checkRemoteOptions(
         else why = W_SHAPE.test(a) ? undefined : knownReason(a);
         break;
       default: {
-        why = knownReason(a);
-        for (const [prefix, kind] of JOINED) {
-          if (a.length > prefix.length && a.startsWith(prefix)) {
-            const v = a.slice(prefix.length);
-            why = valueWhy(kind, v, mode.pump, outputIndex >= 0);
-            if (why !== undefined) break;
-            if (kind === 'output') outputIndex = i;
-            else if (kind === 'specs') (specs ??= []).push(v);
-            break;
-          }
+        const joined = JOINED.find(([p]) => a.length > p.length && a.startsWith(p));
+        if (joined === undefined) {
+          why = knownReason(a);
+          break;
         }
+        const [prefix, kind] = joined;
+        const v = a.slice(prefix.length);
+        why = valueWhy(kind, v, mode.pump, outputIndex >= 0);
+        if (why !== undefined) break;
+        if (kind === 'output') outputIndex = i;
+        else if (kind === 'specs') (specs ??= []).push(v);
       }
     }
     if (why !== undefined) return refusal(a, why);
