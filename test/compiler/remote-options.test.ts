@@ -436,15 +436,19 @@ test('-specs= in each spelling only under --sysroot, and never in pump mode', as
   assert.equal(up.ok, false);
 });
 
-test('every command line Debian distcc sends for Linux 6.1 (lib/ mm/ kernel/) passes', async () => {
-  const file = `${ROOT}test/fixtures/remote-options/linux-6.1-argv.txt`;
-  const lines = readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '' && !l.startsWith('#'));
-  assert.ok(lines.length > 3, `too few command lines in ${file}: ${lines.length}`);
-  for (const line of lines) {
-    const args = JSON.parse(line) as string[];
-    const r = await checkOptions(args);
-    assert.deepEqual(r, { ok: true }, args.join(' '));
-  }
-});
+for (const [file, pump] of [
+  ['linux-6.1-argv.txt', false],
+  ['linux-6.1-pump-argv.txt', true],
+] as const) {
+  test(`every command line Debian's distcc sends for Linux 6.1 passes: ${file}`, async () => {
+    const path = `${ROOT}test/fixtures/remote-options/${file}`;
+    const lines = readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '' && !l.startsWith('#'));
+    assert.ok(lines.length > 3, `too few command lines in ${path}: ${lines.length}`);
+    for (const line of lines) {
+      const args = JSON.parse(line) as string[];
+      assert.deepEqual(await checkOptions(args, undefined, pump), { ok: true }, args.join(' '));
+    }
+  });
+}
