@@ -3,7 +3,7 @@
 // every request (and by the client). Anything that reads or writes more than
 // one translation unit and one object stays local.
 
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 
 const SOURCE_EXTENSIONS = new Set([
   'i',
@@ -190,14 +190,34 @@ export function scanArgs(argv: readonly string[]): ScanResult {
   };
 }
 
-/** argv with the input and output replaced (the server's temp files). */
+/**
+ * A -specs file named by the path checkOptions checked, DIR/FILE under
+ * --sysroot: gcc itself looks for a relative FILE in its own directories and
+ * then in its working directory, the job's, whose files the client wrote.
+ */
+function specsUnder(out: string[], sysroot: string): void {
+  for (let i = 1; i < out.length; i++) {
+    const a = out[i]!;
+    if ((a === '-specs' || a === '--specs') && i + 1 < out.length) {
+      out[i + 1] = join(sysroot, out[i + 1]!);
+      i++;
+    } else if (a.startsWith('-specs=') || a.startsWith('--specs=')) {
+      const eq = a.indexOf('=');
+      out[i] = `-specs=${join(sysroot, a.slice(eq + 1))}`;
+    }
+  }
+}
+
+/** argv with the input and output replaced (the server's temp files), and -specs files under `sysroot`. */
 export function rewriteArgs(
   argv: readonly string[],
   scan: Extract<ScanResult, { distributable: true }>,
   input: string,
   output: string,
+  sysroot?: string,
 ): string[] {
   const out = [...argv];
+  if (sysroot !== undefined) specsUnder(out, sysroot);
   out[scan.inputIndex] = input;
   if (!scan.outputAt) return [...out, '-o', output];
   const { index, form } = scan.outputAt;

@@ -174,7 +174,13 @@ async function runJobWith(
     } else {
       // An early-started compiler has the source written into its pipe instead.
       if (!pre) await dir.writeInput(source);
-      argv = rewriteArgs(request.args, scan, dir.guestInput, dir.guestOutput);
+      argv = rewriteArgs(
+        request.args,
+        scan,
+        dir.guestInput,
+        dir.guestOutput,
+        config.whitelist.sysroot,
+      );
     }
     if (config.pipe) argv = withPipe(argv);
     const tRun = performance.now();

@@ -87,3 +87,24 @@ test('rewriteArgs swaps in the server paths for input and output', () => {
     '-o/j/output.o',
   ]);
 });
+
+test('rewriteArgs names -specs files by their path under --sysroot, in each spelling', () => {
+  const argv = ['gcc', '-specs=a.specs', '--specs=b/c.specs', '-specs', 'd', '--specs', 'e'];
+  const full = [...argv, '-c', 'x.c', '-o', 'x.o'];
+  const scan = scanArgs(full);
+  assert.ok(scan.distributable);
+  assert.deepEqual(rewriteArgs(full, scan, '/j/input.i', '/j/output.o', '/srv/root'), [
+    'gcc',
+    '-specs=/srv/root/a.specs',
+    '-specs=/srv/root/b/c.specs',
+    '-specs',
+    '/srv/root/d',
+    '--specs',
+    '/srv/root/e',
+    '-c',
+    '/j/input.i',
+    '-o',
+    '/j/output.o',
+  ]);
+  assert.deepEqual(rewriteArgs(full, scan, '/j/input.i', '/j/output.o').slice(1, 7), argv.slice(1));
+});

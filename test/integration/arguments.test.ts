@@ -126,6 +126,34 @@ test('--specs FILE and --specs=FILE are refused without --sysroot', async () => 
   await refused(plain(['--specs', specs]), `-specs=${specs}`);
 });
 
+test('-specs= under --sysroot reads the file under DIR, not a job file of that name', async () => {
+  // gcc looks for a relative specs file in its own directories, then in its
+  // working directory: the job's, where the client's source is input.i.
+  const sysroot = openTempDir('tsdistcc-sysroot-');
+  writeFileSync(join(sysroot, 'input.i'), '');
+  const marker = join(scratch, 'specs-ran');
+  const specs = Buffer.from(`*self_spec:\n+ -wrapper /bin/sh,-c,touch\\ ${marker}\n`);
+  const withRoot = await startTsdistccd([
+    '--allow',
+    '127.0.0.1',
+    '--sandbox',
+    'none',
+    '--sysroot',
+    sysroot,
+  ]);
+  try {
+    const argv = [GCC, '-specs=input.i', '-c', 'x.c', '-o', 'x.o'];
+    const ok = parseReply((await exchange(withRoot.port, request(1, argv, source))).reply);
+    assert.equal(ok.status, 0, ok.stderr.toString());
+    assert.ok(ok.object.equals(localObject), 'the local object');
+    const evil = parseReply((await exchange(withRoot.port, request(1, argv, specs))).reply);
+    assert.notEqual(evil.status, 0, 'the body is compiled as C, not read as specs');
+    await never(marker);
+  } finally {
+    await withRoot.stop();
+  }
+});
+
 test('-fdump-tree-all=PATH is refused and writes nothing', async () => {
   const out = join(scratch, 'dump.txt');
   await refused(plain([`-fdump-tree-all=${out}`]), `-fdump-tree-all=${out}`);
