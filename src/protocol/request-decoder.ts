@@ -399,7 +399,11 @@ export class RequestDecoder {
         if (this.#phase === 'file-body') {
           // A view of a socket chunk is copied, so the chunk is not kept for it.
           const own = body.byteOffset === 0 && body.buffer.byteLength === body.length;
-          this.#files.push({ name: this.#name, kind: 'file', body: own ? body : Buffer.from(body) });
+          this.#files.push({
+            name: this.#name,
+            kind: 'file',
+            body: own ? body : Buffer.from(body),
+          });
           this.#keptFileBytes += body.length;
         } else {
           this.#files.push({ name: this.#name, kind: 'link', target: this.#text('LINK', body) });

@@ -15,7 +15,8 @@ export type BudgetLimits = Readonly<{ memory: number; disk: number }>;
 /** Memory all requests being read may hold together. */
 export const REQUEST_MEMORY = 256 * 1024 * 1024;
 /** Bytes all requests being read may have spooled into job files together (at least 2 bodies of --max-body-size). */
-export const requestDisk = (maxBodySize: number) => Math.max(2 * 1024 * 1024 * 1024, 2 * maxBodySize);
+export const requestDisk = (maxBodySize: number) =>
+  Math.max(2 * 1024 * 1024 * 1024, 2 * maxBodySize);
 
 export type Holder = {
   readonly who: string;

@@ -134,16 +134,26 @@ test('what the decoder holds is counted, and a big tail is not copied per item',
 });
 
 test('limits are configurable', () => {
-  const d = new RequestDecoder({ maxArgs: 2, maxArgLength: 10, maxBodySize: 4, maxFiles: 2, maxArgBytes: 1000 });
+  const d = new RequestDecoder({
+    maxArgs: 2,
+    maxArgLength: 10,
+    maxBodySize: 4,
+    maxFiles: 2,
+    maxArgBytes: 1000,
+  });
   assert.throws(
     () => d.push(request(1, ['gcc', '-c', 'x.c'], Buffer.from('x'))),
     /ARGC must be 1 to 2, got 3/,
   );
   assert.throws(
     () =>
-      new RequestDecoder({ maxArgs: 9, maxArgLength: 10, maxBodySize: 4, maxFiles: 2, maxArgBytes: 1000 }).push(
-        request(1, ['gcc'], Buffer.from('12345')),
-      ),
+      new RequestDecoder({
+        maxArgs: 9,
+        maxArgLength: 10,
+        maxBodySize: 4,
+        maxFiles: 2,
+        maxArgBytes: 1000,
+      }).push(request(1, ['gcc'], Buffer.from('12345'))),
     /DOTI is 5 bytes, over the limit of 4/,
   );
 });
