@@ -65,8 +65,8 @@ export function hostHeaders(head: Buffer): string[] {
   );
   const values: string[] = [];
   for (const line of lines.slice(1)) {
-    const m = line.match(/^host[ \t]*:(.*)$/i);
-    if (m) values.push(m[1]!.replace(/\r$/, '').trim());
+    const m = line.replace(/\r$/, '').match(/^host[ \t]*:(.*)$/i);
+    if (m) values.push(m[1]!.trim());
   }
   return values;
 }
