@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { asciiJson, escapeField, escapeLog } from '../../src/logging/escape.js';
+import { forbiddenUnit as forbidden } from '../helpers/raw-chars.js';
 
 /** Reads escapeLog's output back: \\ \n \r \t \xHH \uHHHH; anything else after `\` is an error. */
 function unescapeLog(s: string): string {
@@ -32,21 +33,6 @@ function unescapeLog(s: string): string {
     i += width;
   }
   return out;
-}
-
-/** A code unit a terminal or a log reader must never get raw. */
-function forbidden(u: number): boolean {
-  return (
-    u < 0x20 ||
-    (u >= 0x7f && u <= 0x9f) ||
-    u === 0x2028 ||
-    u === 0x2029 ||
-    (u >= 0x202a && u <= 0x202e) ||
-    (u >= 0x2066 && u <= 0x2069) ||
-    u === 0x200e ||
-    u === 0x200f ||
-    u === 0x061c
-  );
 }
 
 /** Whether `s` holds a lone surrogate. */
