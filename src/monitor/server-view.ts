@@ -78,7 +78,16 @@ export function parseDistccStats(page: string): Record<string, string> | undefin
 export async function fetchServerReport(address: ServerAddress): Promise<ServerReport> {
   const { type, body } = await get(address, '/jobs');
   if (type.startsWith('application/json')) {
-    return { kind: 'jobs', snapshot: JSON.parse(body) as JobsSnapshot };
+    try {
+      return { kind: 'jobs', snapshot: JSON.parse(body) as JobsSnapshot };
+    } catch (err) {
+      // Not JSON.parse's message: it quotes the body, raw.
+      throw new TsdistccError(
+        `${formatServerAddress(address)} sent /jobs that is not JSON`,
+        ExitCode.PROTOCOL_ERROR,
+        { cause: err },
+      );
+    }
   }
   const stats = parseDistccStats(body);
   if (stats) return { kind: 'distccstats', stats };

@@ -260,8 +260,8 @@ test("the stats port answers IP literals, localhost, this machine's name, and no
   assert.match(bare.head, /^HTTP\/1\.0 200 OK\nContent-Type: text\/plain/);
 });
 
-test('tsdistccmon --server sends no Host, so any name it was given works', async (t) => {
-  if (skipAll) return t.skip(skipAll);
+/** A stand-in stats port that answers every request with `reply`; the heads it got. */
+async function fakeStatsPort(reply: string) {
   const heads: string[] = [];
   const server = createServer((s) => {
     let head = '';
@@ -269,21 +269,47 @@ test('tsdistccmon --server sends no Host, so any name it was given works', async
       head += d.toString('latin1');
       if (head.includes('\r\n\r\n')) {
         heads.push(head);
-        s.end('HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n<distccstats>\n</distccstats>\n');
+        s.end(reply);
       }
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { heads, port: (server.address() as { port: number }).port, server };
+}
+
+test('tsdistccmon --server sends no Host, so any name it was given works', async (t) => {
+  if (skipAll) return t.skip(skipAll);
+  const fake = await fakeStatsPort(
+    'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n<distccstats>\n</distccstats>\n',
+  );
   try {
-    const port = (server.address() as { port: number }).port;
-    await execFileP(process.execPath, [MONITOR_BIN, '--server', `127.0.0.1:${port}`]);
-    assert.equal(heads.length, 1);
-    assert.match(heads[0]!, /^GET \/jobs HTTP\/1\.1\r\n/);
-    assert.doesNotMatch(heads[0]!, /^host:/im);
+    await execFileP(process.execPath, [MONITOR_BIN, '--server', `127.0.0.1:${fake.port}`]);
+    assert.equal(fake.heads.length, 1);
+    assert.match(fake.heads[0]!, /^GET \/jobs HTTP\/1\.1\r\n/);
+    assert.doesNotMatch(fake.heads[0]!, /^host:/im);
   } finally {
-    server.close();
+    fake.server.close();
   }
 });
+
+test('tsdistccmon against a hostile server: what it prints on stderr is escaped too', async (t) => {
+  if (skipAll) return t.skip(skipAll);
+  const fake = await fakeStatsPort(
+    `HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{"jobs":[{"input":"${FORGE}`,
+  );
+  try {
+    const r = await execFileP(process.execPath, [MONITOR_BIN, '--server', `127.0.0.1:${fake.port}`])
+      .then(() => assert.fail('a broken /jobs must fail'))
+      .catch((err: { code: number; stdout: string; stderr: string }) => err);
+    assert.equal(r.code, 109, r.stderr);
+    assert.equal(firstRaw(r.stderr, { lines: true }), undefined, JSON.stringify(r.stderr));
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /ERROR: 127\.0\.0\.1:\d+ sent \/jobs that is not JSON\n$/);
+  } finally {
+    fake.server.close();
+  }
+});
+
 // --- The log destinations, each a daemon of its own --------------------------
 
 type Spawned = { child: ChildProcess; port: number; stop: () => Promise<void> };
