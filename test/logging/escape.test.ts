@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { asciiJson, escapeField, escapeLog } from '../../src/logging/escape.js';
+import { ESCAPE_LOG_SOURCE, asciiJson, escapeField, escapeLog } from '../../src/logging/escape.js';
 import { forbiddenUnit as forbidden } from '../helpers/raw-chars.js';
 
 /** Reads escapeLog's output back: \\ \n \r \t \xHH \uHHHH; anything else after `\` is an error. */
@@ -155,4 +155,14 @@ test('asciiJson: printable ASCII only, and JSON.parse gives the value back exact
       assert.deepEqual(JSON.parse(j), { v });
     }),
   );
+});
+
+test('the source /ui embeds is self-contained and escapes as escapeLog does', () => {
+  // Run as the page runs it: no module, nothing but the source itself in scope.
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const make = new Function(`${ESCAPE_LOG_SOURCE}\nreturn escapeLog;`) as () => (
+    s: string,
+  ) => string;
+  const inPage = make();
+  fc.assert(fc.property(anyText, (s) => inPage(s) === escapeLog(s)));
 });
