@@ -208,7 +208,21 @@ function specsUnder(out: string[], sysroot: string): void {
   }
 }
 
-/** argv with the input and output replaced (the server's temp files), and -specs files under `sysroot`. */
+/** The -x language of a plain job's input: what the client's preprocessor made of the named one. */
+const PREPROCESSED_LANGUAGE: Readonly<Record<string, string>> = {
+  c: 'cpp-output',
+  'c++': 'c++-cpp-output',
+  'objective-c': 'objective-c-cpp-output',
+  'objective-c++': 'objective-c++-cpp-output',
+};
+
+/**
+ * argv with the input and output replaced (the server's temp files), -specs
+ * files under `sysroot`, and `-x c` (c++, objective-c...) made the language's
+ * preprocessed form: the input is the client's preprocessor output, and it
+ * is compiled as gcc compiles a .i file, not preprocessed again, which would
+ * read any file an `#include` in it named on the server (distccd does that).
+ */
 export function rewriteArgs(
   argv: readonly string[],
   scan: Extract<ScanResult, { distributable: true }>,
@@ -218,6 +232,9 @@ export function rewriteArgs(
 ): string[] {
   const out = [...argv];
   if (sysroot !== undefined) specsUnder(out, sysroot);
+  for (let i = 1; i < out.length - 1; i++) {
+    if (out[i] === '-x') out[i + 1] = PREPROCESSED_LANGUAGE[out[i + 1]!] ?? out[i + 1]!;
+  }
   out[scan.inputIndex] = input;
   if (!scan.outputAt) return [...out, '-o', output];
   const { index, form } = scan.outputAt;

@@ -166,6 +166,27 @@ test('plain -x c -MD -MF PATH is refused and writes nothing', async () => {
   await never(out);
 });
 
+test('plain -x c is compiled as preprocessed input: an #include in it reads nothing', async () => {
+  const secret = join(scratch, 'secret.txt');
+  writeFileSync(secret, 'the-server-secret\n');
+  const body = Buffer.from(`# 1 "x.c"\n#include "${secret}"\nint answer(void) { return 42; }\n`);
+  for (const lang of ['c', 'c++']) {
+    const r = parseReply(
+      (await exchange(ts.port, request(1, [GCC, '-x', lang, '-c', 'x.c', '-o', 'x.o'], body)))
+        .reply,
+    );
+    assert.notEqual(r.status, 0, 'a stray # in preprocessed input is an error');
+    assert.doesNotMatch(r.stderr.toString(), /the-server-secret|secret\.txt:/);
+  }
+  const { reply } = await exchange(
+    ts.port,
+    request(1, [GCC, '-x', 'c', '-c', 'x.c', '-o', 'x.o'], source),
+  );
+  const ok = parseReply(reply);
+  assert.equal(ok.status, 0, ok.stderr.toString());
+  assert.ok(ok.object.equals(localObject), 'the object of the .i');
+});
+
 test('a second input file is refused', async () => {
   await refused(
     request(1, [GCC, '-c', 'x.c', '/etc/hostname', '-o', 'x.o'], source),
