@@ -140,6 +140,7 @@ export async function startEarly(
       scan,
       INPUT_PLACEHOLDER,
       dir.guestOutput,
+      config.whitelist.sysroot,
     ).flatMap((a) => (a === INPUT_PLACEHOLDER ? ['-x', language, '-'] : [a]));
     if (config.pipe) argv = withPipe(argv);
     return begin(dir, argv, ctx, unreserve);

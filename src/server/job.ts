@@ -109,7 +109,7 @@ async function runJobWith(
   const input = scan.input;
   const name = checkCompiler(compiler, config.whitelist);
   if (!name.ok) return refuse('OTHER', compiler, input, name.reason);
-  const opts = await checkOptions(request.args, config.whitelist.sysroot);
+  const opts = await checkOptions(request.args, config.whitelist.sysroot, request.version === 3);
   if (!opts.ok) return refuse('OTHER', compiler, input, opts.reason);
 
   const pump = request.version === 3;
@@ -195,7 +195,13 @@ async function runJobWith(
     } else {
       // An early-started compiler has the source written into its pipe instead.
       if (!pre && !spooled) await dir.writeInput(source);
-      argv = rewriteArgs(request.args, scan, dir.guestInput, dir.guestOutput);
+      argv = rewriteArgs(
+        request.args,
+        scan,
+        dir.guestInput,
+        dir.guestOutput,
+        config.whitelist.sysroot,
+      );
     }
     if (config.pipe) argv = withPipe(argv);
     const tRun = performance.now();
