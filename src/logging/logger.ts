@@ -138,6 +138,12 @@ function reopenSafely(sink: Sink, path: string, created: boolean): Sink {
   return sink;
 }
 
+/** A log file without rotation: opened here, written by sonic-boom. */
+function plainFile(path: string): Sink {
+  const opened = openNoFollow(path, '--log-file');
+  return reopenSafely(pino.destination({ fd: opened.fd, sync: true }), path, opened.created);
+}
+
 async function openSink(dest: LogDestination): Promise<Sink | undefined> {
   switch (dest.kind) {
     case 'file':
@@ -157,12 +163,7 @@ async function openSink(dest: LogDestination): Promise<Sink | undefined> {
         });
         return reopenSafely(sink, first, opened.created);
       }
-      const opened = openNoFollow(dest.path, '--log-file');
-      return reopenSafely(
-        pino.destination({ fd: opened.fd, sync: true }) as Sink,
-        dest.path,
-        opened.created,
-      );
+      return plainFile(dest.path);
     case 'stderr':
       return pino.destination({ dest: 2, sync: true });
     case 'syslog':
