@@ -14,7 +14,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -22,6 +22,7 @@ import {
   readdirSync,
   readFileSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -135,7 +136,144 @@ test('default sandbox: links a compiler plants in its job directory are not foll
     source('plain', 'next'),
   );
   assert.equal(next.status, 0, next.stderr.toString());
-  assert.ok(next.object.equals(localObject(scratch, source('plain', 'next'))), 'a local gcc object');
+  assert.ok(
+    next.object.equals(localObject(scratch, source('plain', 'next'))),
+    'a local gcc object',
+  );
   assert.deepEqual([stamp(p.secret), stamp(p.victim)], before, 'the host files are untouched');
   assert.match(ts.log(), /plant-cc x\.c: job file output\.o refused: a symbolic link/);
+});
+
+/**
+ * A --chroot root made of the host's own directories (bind-mounted read-only
+ * in a mount namespace of the daemon's, by `unshare -m`), with /proc, the
+ * fixture compilers and their whitelist; and, in that namespace, a process
+ * of the compilers' account outside the root (`helper`): through its
+ * /proc/PID/root a compiler in the root reaches the host's files.
+ */
+function nativeRoot(base: string): { root: string; wrapper: string[]; helperPidFile: string } {
+  const root = join(base, 'root');
+  for (const d of ['usr', 'etc', 'dev', 'proc', 'wl', `.${FIXTURE_BIN}`]) {
+    mkdirSync(join(root, d), { recursive: true });
+  }
+  mkdirSync(join(root, 'tmp'), { mode: 0o1777 });
+  chmodSync(join(root, 'tmp'), 0o1777);
+  for (const d of ['bin', 'lib', 'lib64', 'sbin']) symlinkSync(`usr/${d}`, join(root, d));
+  const helperPidFile = join(base, 'helper.pid');
+  const script = [
+    'set -e',
+    'R=$1; shift',
+    'for d in usr etc; do mount --bind /$d "$R/$d"; mount -o remount,bind,ro "$R/$d"; done',
+    'mount --rbind /dev "$R/dev"',
+    'mount -t proc proc "$R/proc"',
+    `mount --bind '${FIXTURE_BIN}' "$R${FIXTURE_BIN}"`,
+    `mount --bind '${WHITELIST}' "$R/wl"`,
+    `setpriv --reuid=${NOBODY} --regid=${NOBODY} --clear-groups sleep 120 </dev/null >/dev/null 2>&1 &`,
+    `echo $! > '${helperPidFile}'`,
+    'exec "$@"',
+  ].join('\n');
+  return {
+    root,
+    wrapper: ['unshare', '-m', '--propagation', 'private', 'sh', '-c', script, 'sh', root],
+    helperPidFile,
+  };
+}
+
+test('--chroot --sandbox none --user nobody (the launcher root): links through /proc/PID/root and hard links to host files are refused, what a compiler leaves running gets no directory of another job', async (t) => {
+  if (!isRoot) return t.skip('needs root (chroot, mount namespace)');
+  const base = openTempDir('tsdistcc-plant-root-');
+  const { root, wrapper, helperPidFile } = nativeRoot(base);
+  const p = plantTargets(base);
+  // A host file of the compilers' account outside the root (another
+  // instance's log, given to nobody): it can be hard-linked, not read back.
+  const hostFile = join(base, 'host-instance.log');
+  const hostText = `HOST-LOG-${uniqueMark('host')}\n`;
+  writeFileSync(hostFile, hostText, { mode: 0o600 });
+  chownSync(hostFile, NOBODY, NOBODY);
+  const before = [stamp(p.secret), stamp(p.victim), stamp(hostFile)];
+  const mark = uniqueMark('plant-root-linger');
+  const ts = await startTsdistccd(
+    [
+      '--allow',
+      '127.0.0.1',
+      '--chroot',
+      root,
+      '--sandbox',
+      'none',
+      '--user',
+      'nobody',
+      '--whitelist-dir',
+      '/wl',
+      '--log-level',
+      'info',
+    ],
+    {
+      PLANT_SECRET: p.secret,
+      PLANT_VICTIM: p.victim,
+      PLANT_MARK: mark,
+      PLANT_HARD: `/proc/[0-9]*/root${hostFile}`,
+    },
+    wrapper,
+  );
+  const helper = Number(readFileSync(helperPidFile, 'utf8'));
+  t.after(async () => {
+    await ts.stop();
+    for (const pid of [
+      helper,
+      spawnSync('pgrep', ['-f', '--', mark], { encoding: 'utf8' }).stdout,
+    ]) {
+      for (const one of String(pid).split(/\s+/).filter(Boolean)) {
+        try {
+          process.kill(Number(one), 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+  });
+  const compile = (mode: string) =>
+    compileRaw(ts.port, ['plant-cc', '-c', 'x.c', '-o', 'x.o'], source(mode));
+
+  const procRoot = await compile('procroot');
+  assertNoSecret(procRoot, p, 'output.o through /proc/self/root');
+  assertRefused(procRoot, 'output.o', /a symbolic link/, 'output.o through /proc/self/root');
+
+  const symlink = await compile('symlink');
+  assertNoSecret(symlink, p, 'output.o a link to the secret');
+  assertRefused(symlink, 'output.o', /a symbolic link/, 'output.o a link');
+
+  // Hard links to the host file, made through the helper's /proc/PID/root.
+  const hard = await compile('hardlink');
+  assert.doesNotMatch(hard.stderr.toString(), /no hard link/, 'the link was made');
+  assert.ok(!hard.object.includes(hostText.trim()), 'the host file did not come back');
+  assertRefused(hard, 'output.o', /2 links to it/, 'output.o a hard link to a host file');
+  const captureHard = await compile('capturehard');
+  assert.ok(!captureHard.stdout.includes(hostText.trim()), 'the host file did not come back');
+  assertRefused(captureHard, 'stdout', /2 links to it/, 'stdout a hard link to a host file');
+
+  // Capture and input links, and a setsid child that runs on (no process
+  // namespace here) planting links in its old directory.
+  const captures = await compile('captures,linger');
+  assertNoSecret(captures, p, 'stdout and stderr links');
+  const lingering = await pidWith(mark);
+  assert.ok(lingering > 0);
+  const planted = readdirSync(join(root, 'tmp')).filter((n) => n.startsWith('tsdistccd_'));
+  const next = await compileRaw(
+    ts.port,
+    ['probe-cc', '-c', 'y.c', '-o', 'y.o'],
+    source('plain', 'next'),
+  );
+  assert.equal(next.status, 0, next.stderr.toString());
+  const cwd = /probe: uid=(\d+) nice=\d+ cwd=(\S+)/.exec(next.stderr.toString());
+  assert.equal(cwd?.[1], String(NOBODY), next.stderr.toString());
+  for (const old of planted) {
+    assert.notEqual(cwd?.[2], `/tmp/${old}`, 'not a directory a lingering process can write in');
+  }
+  assert.ok(next.object.equals(localObject(base, source('plain', 'next'))), 'a local gcc object');
+  assert.deepEqual(
+    [stamp(p.secret), stamp(p.victim), stamp(hostFile)],
+    before,
+    'no owner, mode or content of a host file changed',
+  );
+  assert.match(ts.log(), /plant-cc x\.c: job file stdout refused: 2 links to it/);
 });
