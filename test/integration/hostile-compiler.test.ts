@@ -270,6 +270,14 @@ test('--chroot --sandbox none --user nobody (the launcher root): links through /
     assert.notEqual(cwd?.[2], `/tmp/${old}`, 'not a directory a lingering process can write in');
   }
   assert.ok(next.object.equals(localObject(base, source('plain', 'next'))), 'a local gcc object');
+  // gcc started early: the root launcher makes its input pipe through the directory's handle.
+  const early = await compileRaw(
+    ts.port,
+    ['x86_64-linux-gnu-gcc', '-c', 'z.c', '-o', 'z.o'],
+    source('plain', 'early'),
+  );
+  assert.equal(early.status, 0, early.stderr.toString());
+  assert.ok(early.object.equals(localObject(base, source('plain', 'early'))), 'a local gcc object');
   assert.deepEqual(
     [stamp(p.secret), stamp(p.victim), stamp(hostFile)],
     before,
