@@ -88,61 +88,65 @@ function assertRefused(r: RawResult, file: string, why: RegExp, what: string): v
   assert.match(r.stderr.toString(), why, what);
 }
 
-test('default sandbox: links a compiler plants in its job directory are not followed, hard links not read; the job fails naming the file, the next is served', async (t) => {
-  const scratch = openTempDir('tsdistcc-plant-');
-  const p = plantTargets(scratch);
-  const before = [stamp(p.secret), stamp(p.victim)];
-  const mark = uniqueMark('plant-linger');
-  const ts = await startTsdistccd(
-    [
-      '--allow',
-      '127.0.0.1',
-      '--whitelist-dir',
-      WHITELIST,
-      '--log-level',
-      'info',
-      ...(isRoot ? ['--user', 'nobody'] : []),
-    ],
-    { PLANT_SECRET: p.secret, PLANT_VICTIM: p.victim, PLANT_MARK: mark },
-  );
-  t.after(() => ts.stop());
-  const compile = (mode: string) =>
-    compileRaw(ts.port, ['plant-cc', '-c', 'x.c', '-o', 'x.o'], source(mode));
+for (const how of [[], ['--sandbox', 'bwrap'], ['--no-launcher']]) {
+  test(`${how.join(' ') || 'default sandbox'}: links a compiler plants in its job directory are not followed, hard links not read; the job fails naming the file, the next is served`, async (t) => {
+    const scratch = openTempDir('tsdistcc-plant-');
+    const p = plantTargets(scratch);
+    const before = [stamp(p.secret), stamp(p.victim)];
+    const mark = uniqueMark('plant-linger');
+    const ts = await startTsdistccd(
+      [
+        '--allow',
+        '127.0.0.1',
+        '--whitelist-dir',
+        WHITELIST,
+        '--log-level',
+        'info',
+        ...(isRoot ? ['--user', 'nobody'] : []),
+        ...how,
+      ],
+      { PLANT_SECRET: p.secret, PLANT_VICTIM: p.victim, PLANT_MARK: mark },
+    );
+    t.after(() => ts.stop());
+    const compile = (mode: string) =>
+      compileRaw(ts.port, ['plant-cc', '-c', 'x.c', '-o', 'x.o'], source(mode));
 
-  const symlink = await compile('symlink');
-  assertNoSecret(symlink, p, 'output.o a link to the secret');
-  assertRefused(symlink, 'output.o', /a symbolic link/, 'output.o a link');
+    const symlink = await compile('symlink');
+    assertNoSecret(symlink, p, 'output.o a link to the secret');
+    assertRefused(symlink, 'output.o', /a symbolic link/, 'output.o a link');
 
-  const procRoot = await compile('procroot');
-  assertNoSecret(procRoot, p, 'output.o through /proc/self/root');
-  assertRefused(procRoot, 'output.o', /a symbolic link/, 'output.o through /proc/self/root');
+    const procRoot = await compile('procroot');
+    assertNoSecret(procRoot, p, 'output.o through /proc/self/root');
+    assertRefused(procRoot, 'output.o', /a symbolic link/, 'output.o through /proc/self/root');
 
-  const hard = await compile('hardlink');
-  assertRefused(hard, 'output.o', /2 links to it/, 'output.o with a second name');
+    const hard = await compile('hardlink');
+    assertRefused(hard, 'output.o', /2 links to it/, 'output.o with a second name');
 
-  // stdout and stderr swapped for links after the compiler wrote to them, the input for one to
-  // the victim; and a setsid child left planting: it does not outlive the job.
-  const captures = await compile('captures,linger');
-  assertNoSecret(captures, p, 'stdout and stderr links');
-  await until(
-    'the setsid child is gone with its job',
-    () => spawnSync('pgrep', ['-f', '--', mark]).status === 1,
-    5000,
-  );
+    // stdout and stderr swapped for links after the compiler wrote to them, the input for one to
+    // the victim; and a setsid child left planting: it does not outlive the job.
+    const captures = await compile('captures,linger');
+    assertNoSecret(captures, p, 'stdout and stderr links');
+    await until(
+      'the setsid child is gone with its job',
+      () => spawnSync('pgrep', ['-f', '--', mark]).status === 1,
+      5000,
+    );
 
-  const next = await compileRaw(
-    ts.port,
-    ['x86_64-linux-gnu-gcc', '-c', 'y.c', '-o', 'y.o'],
-    source('plain', 'next'),
-  );
-  assert.equal(next.status, 0, next.stderr.toString());
-  assert.ok(
-    next.object.equals(localObject(scratch, source('plain', 'next'))),
-    'a local gcc object',
-  );
-  assert.deepEqual([stamp(p.secret), stamp(p.victim)], before, 'the host files are untouched');
-  assert.match(ts.log(), /plant-cc x\.c: job file output\.o refused: a symbolic link/);
-});
+    const next = await compileRaw(
+      ts.port,
+      ['x86_64-linux-gnu-gcc', '-c', 'y.c', '-o', 'y.o'],
+      source('plain', 'next'),
+    );
+    assert.equal(next.status, 0, next.stderr.toString());
+    assert.ok(
+      next.object.equals(localObject(scratch, source('plain', 'next'))),
+      'a local gcc object',
+    );
+    assert.deepEqual([stamp(p.secret), stamp(p.victim)], before, 'the host files are untouched');
+    assert.match(ts.log(), /plant-cc x\.c: job file output\.o refused: a symbolic link/);
+    assert.doesNotMatch(ts.log(), /without a sandbox/);
+  });
+}
 
 /**
  * A --chroot root made of the host's own directories (bind-mounted read-only
