@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
+  chownSync,
   existsSync,
   linkSync,
   mkdirSync,
@@ -83,6 +84,31 @@ test('--log-file and --pid-file that are symbolic links (dangling too) or hard l
   assert.equal(r.status, 101, r.stderr);
   assert.match(r.stderr, new RegExp(`--pid-file ${pid}: cannot open it: it is a symbolic link`));
   assert.equal(stamp(target), before, 'the target: same owner, mode, links and content');
+});
+
+test('--log-file /dev/null (a character device) is still a log file, and keeps its owner', (t) => {
+  const owner = statSync('/dev/null');
+  // The old code gave it to --user: put it back if that happens again.
+  t.after(() => {
+    if (isRoot && statSync('/dev/null').uid !== owner.uid)
+      chownSync('/dev/null', owner.uid, owner.gid);
+  });
+  const r = spawnSync(
+    process.execPath,
+    [
+      DAEMON_BIN,
+      ...localDaemonArgs('0'),
+      ...WHITELIST,
+      ...USER,
+      '--lifetime',
+      '1',
+      '--log-file',
+      '/dev/null',
+    ],
+    { encoding: 'utf8', env: ENV, timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(statSync('/dev/null').uid, owner.uid, 'the daemon changed the owner of /dev/null');
 });
 
 test('--log-rotate: a link planted where the first rotated file goes is refused too', () => {
