@@ -172,9 +172,12 @@ function openForWriting(dirFd: number, name: string): number {
   // O_NONBLOCK: a named pipe put there does not hang the open. No O_TRUNC before the checks.
   const fd = openSync(under(dirFd) + name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o600);
   try {
-    const why = refusal(fstatSync(fd), Infinity);
+    const st = fstatSync(fd);
+    const why = refusal(st, Infinity);
     if (why !== undefined) throw new JobFileError(name, why);
-    ftruncateSync(fd, 0);
+    // Only a file that has something: ext4 (auto_da_alloc) flushes a file
+    // truncated to 0 when it is closed, a few ms per job.
+    if (st.size > 0) ftruncateSync(fd, 0);
     return fd;
   } catch (err) {
     closeSync(fd);
