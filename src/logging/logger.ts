@@ -127,7 +127,7 @@ function reopenSafely(sink: Sink, path: string, created: boolean): Sink {
   sink.on?.('error', (err) => process.stderr.write(`tsdistccd: log file: ${err.message}\n`));
   sink.reopen = (file?: string) => {
     const name = file ?? (sink.file as string);
-    const next = openNoFollow(name, '--log-file');
+    const next = openNoFollow(name, '--log-file', { devices: true });
     sink.flushSync?.();
     const old = sink.fd;
     sink.fd = next.fd;
@@ -140,7 +140,7 @@ function reopenSafely(sink: Sink, path: string, created: boolean): Sink {
 
 /** A log file without rotation: opened here, written by sonic-boom. */
 function plainFile(path: string): Sink {
-  const opened = openNoFollow(path, '--log-file');
+  const opened = openNoFollow(path, '--log-file', { devices: true });
   return reopenSafely(pino.destination({ fd: opened.fd, sync: true }), path, opened.created);
 }
 
@@ -151,7 +151,7 @@ async function openSink(dest: LogDestination): Promise<Sink | undefined> {
         // Loaded only for --log-rotate: it brings date-fns, some MB of the daemon's memory.
         const { default: pinoRoll } = await import('pino-roll');
         const first = await firstRolledFile(dest.path, dest.rotation.frequency);
-        const opened = openNoFollow(first, '--log-file');
+        const opened = openNoFollow(first, '--log-file', { devices: true });
         const sink: Sink = await pinoRoll({
           file: dest.path,
           ...(dest.rotation.frequency ? { frequency: dest.rotation.frequency } : {}),

@@ -4,7 +4,8 @@
 // make root append to, truncate or chown another file. So the name is never
 // followed (O_NOFOLLOW); a missing file is created with O_EXCL (a link put
 // there meanwhile makes that fail, not followed); an existing one must be a
-// regular file with one link (no hard link to another file); and the caller
+// regular file with one link (no hard link to another file), or for a log
+// a character device such as /dev/null; and the caller
 // learns whether it was created here: only then may its owner be changed,
 // and then through the descriptor (fchown), never by the name.
 
@@ -31,7 +32,16 @@ function why(err: unknown): string {
 export function openNoFollow(
   path: string,
   what: string,
-  { append = true, mode = 0o644 }: { append?: boolean; mode?: number } = {},
+  {
+    append = true,
+    mode = 0o644,
+    devices = false,
+  }: {
+    append?: boolean;
+    mode?: number;
+    /** Whether a character device (`/dev/null`) will do: no one but root makes those. */
+    devices?: boolean;
+  } = {},
 ): OpenedFile {
   const flags = O_WRONLY | O_NOFOLLOW | (append ? O_APPEND : 0);
   try {
@@ -49,6 +59,7 @@ export function openNoFollow(
     throw new ConfigError(`${what} ${path}: cannot open it: ${why(err)}`, { cause: err });
   }
   const st = fstatSync(fd);
+  if (devices && st.isCharacterDevice()) return { fd, created: false };
   const bad = !st.isFile()
     ? 'it is not a regular file'
     : st.nlink !== 1
