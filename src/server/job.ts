@@ -255,7 +255,8 @@ async function runJobWith(
       }
     }
     if (refused !== undefined) {
-      ctx.logger.warning(`${compiler} ${input}: ${refused}`);
+      // Client strings as fields, which the logger quotes; the message is ours.
+      ctx.logger.warning(refused, { compiler, input });
       exitCode = ExitCode.IO_ERROR;
       status = waitStatus(exitCode);
       result = 'COMPILE_ERROR';
