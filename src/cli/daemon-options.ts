@@ -101,7 +101,8 @@ export function defineDaemonOptions<T>(y: Argv<T>) {
     })
     .option('max-connections', {
       type: 'string',
-      describe: 'most client connections open at once; more are refused (default 1024)',
+      describe:
+        'most client connections open at once (default 1024); at the limit the slowest request is closed to make room, else the newcomer is refused',
       group: 'Server:',
     })
     .option('queue-limit', {
@@ -237,7 +238,7 @@ export function defineDaemonOptions<T>(y: Argv<T>) {
     })
     .option('max-args', {
       type: 'string',
-      describe: 'most arguments in one request (default 4096)',
+      describe: 'most arguments in one request (default 4096); 2M of them together at most',
       group: 'Limits:',
     })
     .option('max-arg-length', {

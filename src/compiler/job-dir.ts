@@ -69,7 +69,11 @@ export type JobDir = Readonly<{
   guest: string;
   guestInput: string;
   guestOutput: string;
-  /** The preprocessed input, with the extension the compiler needs to see. */
+  /**
+   * The preprocessed input, with the extension the compiler needs to see;
+   * like `output` and `deps`, a name through the directory's handle
+   * (`/proc/self/fd/N/input.i`), for this process, while the job holds it.
+   */
   input: string;
   output: string;
   /** Where a pump job's compiler writes the .d file, and the same as the compiler sees it. */
@@ -358,9 +362,9 @@ function jobDir(
     guest,
     guestInput: join(guest, inputName),
     guestOutput: join(guest, outputName),
-    input: join(path, inputName),
-    output: join(path, outputName),
-    deps: join(path, 'output.d'),
+    input: under(fd) + inputName,
+    output: under(fd) + outputName,
+    deps: `${under(fd)}output.d`,
     guestDeps: join(guest, 'output.d'),
     writeInput: async (pieces: readonly Buffer[]) => {
       const size = pieces.reduce((n, p) => n + p.length, 0);

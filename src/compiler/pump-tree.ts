@@ -13,9 +13,9 @@
 // sends /usr/include as a link climbing out of R). distccd 3.4 checks none of
 // this.
 
-import { closeSync, constants, mkdirSync, openSync, symlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, symlinkSync } from 'node:fs';
 import { ProtocolError } from '../errors.js';
-import { decodeBody } from '../protocol/bodies.js';
+import { decodeBodyInto } from '../protocol/bodies.js';
 import type { PumpEntry } from '../protocol/request-decoder.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY } = constants;
@@ -71,11 +71,6 @@ function openDir(rootFd: number, parts: readonly string[], what: string): number
   }
 }
 
-function writeAll(fd: number, data: Buffer): void {
-  let at = 0;
-  while (at < data.length) at += writeSync(fd, data, at, data.length - at);
-}
-
 export type PumpTree = {
   /** The compiler's directory, relative to the job directory (R + CDIR). */
   subdir: string;
@@ -118,8 +113,6 @@ export async function buildPumpTree(
           }
           continue;
         }
-        const data = await decodeBody(3, entry.body, budget);
-        budget -= data.length;
         let fd: number;
         try {
           fd = openSync(at(dirFd, base), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
@@ -130,7 +123,7 @@ export async function buildPumpTree(
           throw err;
         }
         try {
-          writeAll(fd, data);
+          budget -= await decodeBodyInto(fd, entry.body, budget);
         } finally {
           closeSync(fd);
         }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_PORT, DEFAULT_STATS_PORT, type RawDaemonOptions } from '../cli/daemon-options.js';
 import { LEVEL_NAMES_ACCEPTED, parseLevel, type LevelName } from '../logging/levels.js';
-import { defaultLimits, type RequestLimits } from '../protocol/limits.js';
+import { ARG_BYTES, defaultLimits, type RequestLimits } from '../protocol/limits.js';
 import { PRIVATE_RANGES, parseAllowRule, type AllowRule } from '../server/access.js';
 import { DEFAULT_WHITELIST_DIRS, type WhitelistOptions } from '../compiler/whitelist.js';
 import type { SandboxMode } from '../compiler/runner.js';
@@ -170,17 +170,19 @@ export function buildDaemonConfig({
     } else ioTimeout = n;
   }
 
+  const maxArgLength = sizeOption(
+    problems,
+    'max-arg-length',
+    o['max-arg-length'],
+    defaultLimits.maxArgLength,
+  );
   const limits: RequestLimits = Object.freeze({
     maxArgs: integerOption(problems, 'max-args', o['max-args'], defaultLimits.maxArgs, {
       min: 1,
       max: 1_000_000,
     }),
-    maxArgLength: sizeOption(
-      problems,
-      'max-arg-length',
-      o['max-arg-length'],
-      defaultLimits.maxArgLength,
-    ),
+    maxArgLength,
+    maxArgBytes: Math.max(ARG_BYTES, maxArgLength),
     maxBodySize: sizeOption(
       problems,
       'max-body-size',

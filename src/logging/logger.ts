@@ -13,9 +13,18 @@
 // - syslog: each record handed to a sender with its severity (RFC 3164 is
 //   formatted by the sender's side, see syslog-format.ts).
 // Lines are human-readable text by default, pino's JSON with --log-format json.
+//
+// Every message and every string in a record's fields is passed through
+// escapeLog (escape.ts) here, for every destination and both formats: call
+// sites put client-supplied names straight into their messages, and none of
+// them can write a second line, a terminal control or a bidi reordering. The
+// JSON format is escaped too, not only JSON-encoded: a log line is text that
+// people read (`tail`, `jq -r .msg`, a log viewer), and JSON.parse of a
+// forged name would otherwise hand it back with its newline and ESC intact.
 
 import { closeSync, fchownSync } from 'node:fs';
 import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
+import { escapeField, escapeLog } from './escape.js';
 import { openNoFollow } from '../system/open-nofollow.js';
 import { LEVELS, SYSLOG_SEVERITY, levelName, type LevelName } from './levels.js';
 
@@ -58,11 +67,23 @@ export type Logger = Readonly<
 const BASE_KEYS = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'name']);
 
 function formatValue(v: unknown): string {
-  const s = typeof v === 'string' ? v : JSON.stringify(v);
-  return /[\s"=]/.test(s) ? JSON.stringify(s) : s;
+  return escapeField(typeof v === 'string' ? v : String(JSON.stringify(v)));
 }
 
 type Record_ = Record<string, unknown>;
+
+/** A field value with escapeLog applied to every string in it, for the JSON format. */
+function escapeValue(v: unknown, depth = 0): unknown {
+  if (typeof v === 'string') return escapeLog(v);
+  if (v === null || typeof v !== 'object' || depth > 8) return v;
+  if (Array.isArray(v)) return v.map((x) => escapeValue(x, depth + 1));
+  if (v instanceof Error) return escapeLog(v.stack ?? v.message);
+  const out: Record_ = {};
+  for (const k in v) {
+    if (Object.hasOwn(v, k)) out[escapeLog(k)] = escapeValue((v as Record_)[k], depth + 1);
+  }
+  return out;
+}
 
 /** ` key=value...` of a record's own fields (not pino's base ones), or ''. */
 function formatFields(rec: Record_ | undefined): string {
@@ -70,14 +91,14 @@ function formatFields(rec: Record_ | undefined): string {
   let out = '';
   for (const k in rec) {
     if (!Object.hasOwn(rec, k) || BASE_KEYS.has(k)) continue;
-    out += ` ${k}=${formatValue(rec[k])}`;
+    out += ` ${escapeLog(k)}=${formatValue(rec[k])}`;
   }
   return out;
 }
 
-/** `level: message key=value...`, the part of a line after time and ident. */
+/** `level: message key=value...`, the part of a line after time and ident, escaped. */
 function formatBody(level: LevelName, msg: string, fields: Record_ | undefined): string {
-  return `${level}: ${msg}${formatFields(fields)}`;
+  return `${level}: ${escapeLog(msg)}${formatFields(fields)}`;
 }
 
 /** One human line: time ident[pid] level: message key=value... */
@@ -209,8 +230,9 @@ export async function createLogger(opts: LoggerOptions): Promise<Logger> {
           if (base.isLevelEnabled(level)) writeText(level, msg, fields);
         }
       : (msg, fields) => {
-          if (fields) base[level](fields, msg);
-          else base[level](msg);
+          if (!base.isLevelEnabled(level)) return;
+          if (fields) base[level](escapeValue(fields) as Record_, escapeLog(msg));
+          else base[level](escapeLog(msg));
         };
   return Object.freeze({
     debug: fn('debug'),

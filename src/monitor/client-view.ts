@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { getSystemErrorMap } from 'node:util';
 import { ExitCode, TsdistccError } from '../errors.js';
+import { asciiJson, escapeLog } from '../logging/escape.js';
 import { PHASE_NAMES, Phase, formatStates, readStates, type TaskState } from '../state/binstate.js';
 
 /** strerror(3)'s text for a Node error code ("No such file or directory"). */
@@ -48,9 +49,18 @@ export function stateTopDir(env: NodeJS.ProcessEnv): string {
   return top;
 }
 
-/** One poll: exactly what one poll of distccmon-text prints. */
+/**
+ * One poll: exactly what one poll of distccmon-text prints, but for file and
+ * host names with control or bidi characters, which are escaped (escapeLog)
+ * where distccmon-text prints them raw to the terminal.
+ */
 export function clientText(env: NodeJS.ProcessEnv): string {
-  return formatStates(readStates(stateTopDir(env)));
+  const states = readStates(stateTopDir(env)).map((s) => ({
+    ...s,
+    file: escapeLog(s.file),
+    host: escapeLog(s.host),
+  }));
+  return formatStates(states);
 }
 
 export type ClientJob = Omit<TaskState, 'phase'> & { phase: string };
@@ -60,5 +70,5 @@ export function clientJson(env: NodeJS.ProcessEnv): string {
   const jobs: ClientJob[] = readStates(stateTopDir(env))
     .filter((s) => s.phase !== Phase.DONE)
     .map((s) => ({ ...s, phase: PHASE_NAMES[s.phase] }));
-  return `${JSON.stringify({ jobs })}\n`;
+  return `${asciiJson({ jobs })}\n`;
 }

@@ -4,6 +4,7 @@
 // usage, distcc's 100-120 for failures.
 
 import { TsdistccError } from '../errors.js';
+import { escapeLog } from '../logging/escape.js';
 import { VERSION } from '../version.js';
 import { clientJson, clientText } from './client-view.js';
 import { parseMonitorArgs, usage } from './monitor-args.js';
@@ -63,7 +64,7 @@ export async function main(
       else text = json ? clientJson(env) : clientText(env);
     } catch (err) {
       if (!(err instanceof TsdistccError)) throw err;
-      io.error(`tsdistccmon[${io.pid}] ERROR: ${err.message}\n`);
+      io.error(`tsdistccmon[${io.pid}] ERROR: ${escapeLog(err.message)}\n`);
       // A daemon may be restarting: a watching monitor keeps asking. The
       // client view stops at once, as distccmon-text does.
       if (!server || !delay.repeat) return err.exitCode;

@@ -1,10 +1,13 @@
 // The daemon's view: `tsdistccmon --server HOST[:PORT]` asks a tsdistccd's
 // stats port for /jobs and prints one line a job and the totals. A distccd
 // (or an older tsdistccd) answers every path with its <distccstats> page:
-// then only its totals are shown.
+// then only its totals are shown. What the server sent is escaped (escapeLog)
+// as it is printed: a name from a client, or a hostile server, cannot write
+// lines or terminal controls; --json prints ASCII-only JSON.
 
 import { request } from 'node:http';
 import { ExitCode, TsdistccError } from '../errors.js';
+import { asciiJson, escapeLog } from '../logging/escape.js';
 import type { JobView } from '../server/job-board.js';
 import type { JobsSnapshot } from '../server/jobs-json.js';
 import { formatServerAddress, type ServerAddress } from './server-address.js';
@@ -24,7 +27,16 @@ function get(address: ServerAddress, path: string): Promise<{ type: string; body
         }),
       );
     const req = request(
-      { host: address.host, port: address.port, path, timeout: TIMEOUT_MS, agent: false },
+      // No Host header: the stats port answers requests without one whatever
+      // name --server used (an alias, a CNAME), and refuses names not its own.
+      {
+        host: address.host,
+        port: address.port,
+        path,
+        timeout: TIMEOUT_MS,
+        agent: false,
+        setHost: false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -66,7 +78,16 @@ export function parseDistccStats(page: string): Record<string, string> | undefin
 export async function fetchServerReport(address: ServerAddress): Promise<ServerReport> {
   const { type, body } = await get(address, '/jobs');
   if (type.startsWith('application/json')) {
-    return { kind: 'jobs', snapshot: JSON.parse(body) as JobsSnapshot };
+    try {
+      return { kind: 'jobs', snapshot: JSON.parse(body) as JobsSnapshot };
+    } catch (err) {
+      // Not JSON.parse's message: it quotes the body, raw.
+      throw new TsdistccError(
+        `${formatServerAddress(address)} sent /jobs that is not JSON`,
+        ExitCode.PROTOCOL_ERROR,
+        { cause: err },
+      );
+    }
   }
   const stats = parseDistccStats(body);
   if (stats) return { kind: 'distccstats', stats };
@@ -97,17 +118,19 @@ function size(n: number): string {
  * client[slot] (`-` while it holds none), elapsed seconds, compiler.
  */
 export function formatJobLine(j: JobView): string {
-  const client = j.client ?? 'inetd';
+  // Fields as the server sent them (a hostile one may send any type): escaped text.
+  const text = (v: string | number | null | undefined, none: string) =>
+    v === null || v === undefined ? none : escapeLog(String(v));
   return [
-    `${String(j.id).padStart(6)}  `,
-    field(j.phase, 10),
+    `${text(j.id, '?').padStart(6)}  `,
+    field(text(j.phase, '?'), 10),
     '  ',
-    field(j.input ?? '?', 30),
+    field(text(j.input, '?'), 30),
     ' ',
-    field(client, 24, false),
-    `[${j.slot ?? '-'}]`,
-    ` ${j.elapsed.toFixed(1).padStart(7)}s`,
-    `  ${j.compiler ?? '?'}`,
+    field(text(j.client, 'inetd'), 24, false),
+    `[${text(j.slot, '-')}]`,
+    ` ${(Number(j.elapsed) || 0).toFixed(1).padStart(7)}s`,
+    `  ${text(j.compiler, '?')}`,
   ].join('');
 }
 
@@ -131,14 +154,16 @@ export function formatServerReport(report: ServerReport, address: ServerAddress)
     );
   }
   const d = report.snapshot;
+  // Numbers as numbers: whatever else a server sends there is not printed.
+  const n = (v: unknown) => Number(v) || 0;
   const t = d.totals;
-  const failed = t.COMPILE_ERROR + t.COMPILE_TIMEOUT;
-  const refused = t.REJ_BAD_REQ + t.REJ_OVERLOAD + t.OTHER + t.CLI_DISCONN;
+  const failed = n(t.COMPILE_ERROR) + n(t.COMPILE_TIMEOUT);
+  const refused = n(t.REJ_BAD_REQ) + n(t.REJ_OVERLOAD) + n(t.OTHER) + n(t.CLI_DISCONN);
   const lines = d.jobs.map((j) => `${formatJobLine(j)}\n`);
   lines.push(
-    `running ${d.running} of ${d.server.slots} slots, queued ${d.queued}; ` +
-      `ended: ${t.COMPILE_OK} compiled, ${failed} failed, ${refused} refused or dropped; ` +
-      `in ${size(t.bytesIn)}, out ${size(t.bytesOut)}\n`,
+    `running ${n(d.running)} of ${n(d.server.slots)} slots, queued ${n(d.queued)}; ` +
+      `ended: ${n(t.COMPILE_OK)} compiled, ${failed} failed, ${refused} refused or dropped; ` +
+      `in ${size(n(t.bytesIn))}, out ${size(n(t.bytesOut))}\n`,
   );
   return `${lines.join('')}\n`;
 }
@@ -146,5 +171,5 @@ export function formatServerReport(report: ServerReport, address: ServerAddress)
 /** One refresh for scripts: /jobs as the daemon gave it, or distccd's keys. */
 export function serverReportJson(report: ServerReport): string {
   const doc = report.kind === 'jobs' ? report.snapshot : { distccstats: report.stats };
-  return `${JSON.stringify(doc)}\n`;
+  return `${asciiJson(doc)}\n`;
 }

@@ -6,7 +6,9 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ProtocolError } from '../errors.js';
+import { writeSync } from 'node:fs';
 import { lzoCompress, lzoDecompress } from './lzo.js';
+import { LzoStreamDecoder } from './lzo-stream.js';
 import type { LzoAnswer, LzoTask } from './lzo-worker.js';
 
 /** Bodies up to this size are coded inline: a worker round trip costs more. */
@@ -90,4 +92,54 @@ export async function decodeBody(
 ): Promise<Buffer> {
   if (version < 2 || wire.length === 0) return wire;
   return code('decompress', wire, maxOutput);
+}
+
+/** Compressed bodies up to this size are decoded at once (they make at most 255 times as much). */
+const AT_ONCE = 64 * 1024;
+
+/**
+ * Decodes an LZO body (a pump FILE) straight into the file `fd`, at most
+ * `maxOutput` bytes, in bounded steps: a small body at once, a bigger one
+ * piece by piece (protocol/lzo-stream.ts), so that what it expands to is
+ * never held in memory. Resolves with the bytes written.
+ */
+export async function decodeBodyInto(fd: number, wire: Buffer, maxOutput: number): Promise<number> {
+  if (wire.length === 0) return 0;
+  if (wire.length <= AT_ONCE) {
+    let data: Buffer;
+    try {
+      data = lzoDecompress(wire, maxOutput);
+    } catch (err) {
+      throw new ProtocolError((err as Error).message, { cause: err });
+    }
+    writeAll(fd, data);
+    return data.length;
+  }
+  let written = 0;
+  const lzo = new LzoStreamDecoder({
+    maxOutput,
+    sink: (piece) => {
+      writeAll(fd, piece);
+      written += piece.length;
+      return true;
+    },
+  });
+  try {
+    // Between steps other connections run: a bomb's 511 MiB is 511 steps.
+    let ok = lzo.push(wire);
+    while (!ok) {
+      await new Promise<void>((r) => setImmediate(r));
+      ok = lzo.resume();
+    }
+    lzo.end();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== undefined) throw err;
+    throw new ProtocolError((err as Error).message, { cause: err });
+  }
+  return written;
+}
+
+function writeAll(fd: number, data: Uint8Array): void {
+  let at = 0;
+  while (at < data.length) at += writeSync(fd, data, at, data.length - at);
 }

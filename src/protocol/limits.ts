@@ -10,11 +10,21 @@ export type RequestLimits = Readonly<{
   maxBodySize: number;
   /** Most files and links in one pump request (NFIL). */
   maxFiles: number;
+  /**
+   * Most bytes of all ARGV strings (and CDIR) of one request together: a
+   * real command line is bounded by the kernel's ARG_MAX (2 MiB by default),
+   * while 4096 arguments of 64K each would be 256 MiB.
+   */
+  maxArgBytes: number;
 }>;
+
+/** Most bytes the ARGV strings of one request take together, unless one argument may be longer. */
+export const ARG_BYTES = 2 * 1024 * 1024;
 
 export const defaultLimits: RequestLimits = Object.freeze({
   maxArgs: 4096,
   maxArgLength: 64 * 1024,
   maxBodySize: 512 * 1024 * 1024,
   maxFiles: 20_000,
+  maxArgBytes: ARG_BYTES,
 });

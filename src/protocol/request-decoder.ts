@@ -70,6 +70,10 @@ export class RequestDecoder {
   #fileBytes = 0;
   #sink: ((piece: Buffer) => void) | undefined;
   #sunk = 0;
+  /** Bytes of ARGV strings and CDIR taken so far. */
+  #argBytes = 0;
+  /** Bytes of pump FILE bodies kept. */
+  #keptFileBytes = 0;
 
   constructor(limits: RequestLimits = defaultLimits) {
     this.#limits = limits;
@@ -80,6 +84,30 @@ export class RequestDecoder {
     return this.#received;
   }
   #received = 0;
+
+  /**
+   * Bytes of this request the decoder holds in memory: the unparsed tail,
+   * the arguments and a pump request's files. What the daemon-wide budget
+   * for request data counts (server/request-memory.ts).
+   */
+  get held(): number {
+    return this.#buffered + this.#argBytes + this.#keptFileBytes;
+  }
+
+  /** Whether the command line is in (a protocol 3 request's NFIL too): what is left is the body. */
+  get headerDone(): boolean {
+    switch (this.#phase) {
+      case 'dist':
+      case 'cdir':
+      case 'cdir-body':
+      case 'argc':
+      case 'argv':
+      case 'argv-body':
+        return false;
+      default:
+        return true;
+    }
+  }
 
   /** The phase the decoder waits in: for a timeout or EOF message. */
   get phase(): string {
@@ -106,13 +134,13 @@ export class RequestDecoder {
   }
 
   /**
-   * From now on, hands a protocol 0-1 body to `sink` piece by piece as it
-   * arrives (what is buffered first) instead of keeping it: a big source
-   * then lives only as long as it takes to pass it on. Only while
-   * awaitingBody; returns whether it took effect.
+   * From now on, hands a protocol 0-2 body to `sink` piece by piece as it
+   * arrives (what is buffered first), as sent (LZO for version 2), instead
+   * of keeping it: a big source then lives only as long as it takes to pass
+   * it on. Only while awaitingBody; returns whether it took effect.
    */
   streamBody(sink: (piece: Buffer) => void): boolean {
-    if (!this.awaitingBody || this.#version > 1 || this.#sink) return false;
+    if (!this.awaitingBody || this.#sink) return false;
     this.#sink = sink;
     if (this.#phase === 'doti-body') this.#flushToSink();
     return true;
@@ -164,14 +192,48 @@ export class RequestDecoder {
     return this.#phase === 'done';
   }
 
+  /**
+   * The next `n` bytes, once buffered. Only the chunks they span are joined
+   * (not the whole tail: a big FILE behind many small items is not copied
+   * once per item). The result may be a view of a chunk off the socket.
+   */
   #take(n: number): Buffer | undefined {
     if (this.#buffered < n) return undefined;
-    const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
-    const head = all.subarray(0, n);
-    const rest = all.subarray(n);
-    this.#chunks = rest.length > 0 ? [rest] : [];
-    this.#buffered = rest.length;
+    const chunks = this.#chunks;
+    const first = chunks[0];
+    if (n === 0) return Buffer.alloc(0);
+    let head: Buffer;
+    let used = 0; // whole chunks taken
+    let cut = 0; // bytes of chunks[used] taken
+    if (first!.length >= n) {
+      head = first!.subarray(0, n);
+      if (first!.length === n) used = 1;
+      else cut = n;
+    } else {
+      head = Buffer.allocUnsafe(n);
+      let at = 0;
+      while (at < n) {
+        const c = chunks[used]!;
+        const k = Math.min(c.length, n - at);
+        c.copy(head, at, 0, k);
+        at += k;
+        if (k === c.length) used++;
+        else cut = k;
+      }
+    }
+    if (cut > 0) chunks[used] = chunks[used]!.subarray(cut);
+    if (used > 0) chunks.splice(0, used);
+    this.#buffered -= n;
     return head;
+  }
+
+  #countArgBytes(what: string, length: number): void {
+    this.#argBytes += length;
+    if (this.#argBytes > this.#limits.maxArgBytes) {
+      throw new ProtocolError(
+        `${what} brings the command line to ${this.#argBytes} bytes, over the limit of ${this.#limits.maxArgBytes}`,
+      );
+    }
   }
 
   #token(expected: string): number | undefined {
@@ -237,6 +299,7 @@ export class RequestDecoder {
         const length = this.#token(Token.CDIR);
         if (length === undefined) return false;
         this.#bodyLength = this.#pathLength('CDIR', length);
+        this.#countArgBytes('CDIR', length);
         this.#phase = 'cdir-body';
         return true;
       }
@@ -265,6 +328,7 @@ export class RequestDecoder {
             `ARGV ${this.#args.length} is ${length} bytes, over the limit of ${this.#limits.maxArgLength}`,
           );
         }
+        this.#countArgBytes(`ARGV ${this.#args.length}`, length);
         this.#bodyLength = length;
         this.#phase = 'argv-body';
         return true;
@@ -332,11 +396,18 @@ export class RequestDecoder {
       case 'link-body': {
         const body = this.#take(this.#bodyLength);
         if (!body) return false;
-        this.#files.push(
-          this.#phase === 'file-body'
-            ? { name: this.#name, kind: 'file', body: Buffer.from(body) }
-            : { name: this.#name, kind: 'link', target: this.#text('LINK', body) },
-        );
+        if (this.#phase === 'file-body') {
+          // A view of a socket chunk is copied, so the chunk is not kept for it.
+          const own = body.byteOffset === 0 && body.buffer.byteLength === body.length;
+          this.#files.push({
+            name: this.#name,
+            kind: 'file',
+            body: own ? body : Buffer.from(body),
+          });
+          this.#keptFileBytes += body.length;
+        } else {
+          this.#files.push({ name: this.#name, kind: 'link', target: this.#text('LINK', body) });
+        }
         if (this.#files.length < this.#nfil) this.#phase = 'name';
         else this.#finish();
         return true;

@@ -7,9 +7,12 @@ import type { Readable, Writable } from 'node:stream';
 import { ProtocolError } from '../errors.js';
 import { RequestDecoder, type CompileRequest } from '../protocol/request-decoder.js';
 import type { ServerContext } from './context.js';
-import { AbortReason, runJob, type JobOutcome } from './job.js';
+import { AbortReason, runJob, type JobOutcome, type Spooled } from './job.js';
 import { startEarly, type EarlyJob } from './early-start.js';
 import { countRead } from './scavenge.js';
+import { BodyStream, type BodyOutput } from './body-stream.js';
+import { InputSpool } from '../compiler/input-spool.js';
+import { preprocessedExtension, scanArgs } from '../compiler/args.js';
 
 export type Peer = Readonly<{ address?: string; port?: number }>;
 
@@ -27,15 +30,33 @@ export function peerName(peer: Peer): string {
   return peer.address === undefined ? 'inetd' : `${peer.address}:${peer.port ?? 0}`;
 }
 
+/** Where a request's body goes as it arrives, once its arguments are in. */
+export type BodyTarget = Readonly<{
+  output: BodyOutput;
+  /** The input file being written, for a job not started early. */
+  spool?: InputSpool;
+}>;
+
+/** How long the command line may take to arrive, at most (DISTCC_IO_TIMEOUT if shorter). */
+export const HEADER_SECONDS = 30;
+/** A whole request may take DISTCC_IO_TIMEOUT plus one second per this many bytes of it. */
+const BYTES_PER_SECOND = 1024 * 1024;
+
 /**
  * Reads one request; resolves undefined (after logging why) if there is none.
  * `onArgs` is called once, when a protocol 0-2 request's arguments are in and
- * its body is still to come.
+ * its body is still to come: the body then goes where it says, as it arrives.
+ *
+ * Deadlines, besides DISTCC_IO_TIMEOUT between two pieces: the command line
+ * within HEADER_SECONDS, the whole request within DISTCC_IO_TIMEOUT plus a
+ * second per MiB received, so a client sending a byte every few seconds
+ * cannot keep a connection forever. What the request holds counts against
+ * the daemon-wide budget (request-memory.ts), which may drop it.
  */
 function readRequest(
   conv: Conversation,
   ctx: ServerContext,
-  onArgs: (version: number, args: readonly string[]) => Promise<EarlyJob | undefined>,
+  onArgs: (version: number, args: readonly string[]) => Promise<BodyTarget | undefined>,
 ): Promise<CompileRequest | undefined> {
   const { logger, stats, config } = ctx;
   const decoder = new RequestDecoder(config.limits);
@@ -44,13 +65,32 @@ function readRequest(
     let timer: NodeJS.Timeout | undefined;
     let argsSeen = false;
     let finished = false;
+    let body: BodyStream | undefined;
+    let spool: InputSpool | undefined;
+    const started = performance.now();
+    const hold = ctx.requests.open(who, (why) => {
+      if (finished) return;
+      logger.warning(`client: ${who} dropped: ${why}`, { phase: decoder.phase });
+      stats.count('REJ_OVERLOAD');
+      finish(undefined);
+    });
+    const account = () =>
+      ctx.requests.update(hold, decoder.held, spool?.bytes ?? 0, decoder.bytesReceived);
     const finish = (request: CompileRequest | undefined) => {
       finished = true;
       clearTimeout(timer);
+      clearTimeout(deadline);
+      ctx.requests.close(hold);
       conv.input.off('data', onData);
       conv.input.off('end', onEnd);
       conv.input.off('error', onError);
       resolve(request);
+    };
+    const badRequest = (err: unknown) => {
+      const why = err instanceof ProtocolError ? err.message : String(err);
+      logger.error(`client: ${who} bad request: ${why}`);
+      stats.count('REJ_BAD_REQ');
+      finish(undefined);
     };
     // Restarted by each piece the client sends (refresh(): no new timer per piece).
     const armTimer = () => {
@@ -69,46 +109,104 @@ function readRequest(
         finish(undefined);
       }, config.ioTimeout * 1000);
     };
+    // The header's deadline, then the whole request's (checked when it fires).
+    const headerMs = Math.min(HEADER_SECONDS, config.ioTimeout) * 1000;
+    const requestMs = () =>
+      config.ioTimeout * 1000 + (decoder.bytesReceived / BYTES_PER_SECOND) * 1000;
+    const onDeadline = () => {
+      const age = performance.now() - started;
+      if (!decoder.headerDone) {
+        logger.warning(
+          `client: ${who} timed out after ${headerMs / 1000}s waiting for the request: its command line must arrive within that`,
+          { phase: decoder.phase, bytes: decoder.bytesReceived },
+        );
+      } else if (age < requestMs()) {
+        deadline = setTimeout(onDeadline, requestMs() - age + 1);
+        return;
+      } else {
+        logger.warning(
+          `client: ${who} timed out after ${Math.round(age / 1000)}s waiting for the request: ` +
+            `${decoder.bytesReceived} bytes came, and a request may take DISTCC_IO_TIMEOUT (${config.ioTimeout}s) and 1s per MiB`,
+          { phase: decoder.phase },
+        );
+      }
+      stats.count('OTHER');
+      finish(undefined);
+    };
+    let deadline: NodeJS.Timeout | undefined = setTimeout(onDeadline, headerMs);
+    const readOn = () => {
+      if (!finished) conv.input.resume();
+    };
     const onData = (chunk: Buffer) => {
       armTimer();
       countRead(chunk.length);
+      let request: CompileRequest | undefined;
       try {
-        const request = decoder.push(chunk);
-        if (request) {
-          conv.input.pause();
-          finish(request);
-        } else if (!argsSeen && decoder.awaitingBody) {
-          argsSeen = true;
-          // A plain body then goes to the early-started compiler as it
-          // arrives, not kept here until the request is complete.
-          void onArgs(decoder.version, decoder.args).then((early) => {
-            if (!early || finished) return;
-            try {
-              decoder.streamBody((piece) => {
-                // Past a full pipe, pieces already read just queue behind it:
-                // one pause and one wait per fill.
-                if (early.stream(piece) || conv.input.isPaused()) return;
-                // The pipe is full: the rest waits in the socket until the
-                // compiler has read this (finish() leaves input paused for
-                // serveConnection to resume).
-                conv.input.pause();
-                early.whenDrained(() => {
-                  if (!finished) conv.input.resume();
-                });
-              });
-            } catch (err) {
-              // Bytes past the body: the request is bad, as push() would have said.
-              logger.error(`client: ${who} bad request: ${(err as Error).message}`);
-              stats.count('REJ_BAD_REQ');
-              finish(undefined);
-            }
-          });
-        }
+        request = decoder.push(chunk);
       } catch (err) {
-        const why = err instanceof ProtocolError ? err.message : String(err);
-        logger.error(`client: ${who} bad request: ${why}`);
-        stats.count('REJ_BAD_REQ');
-        finish(undefined);
+        badRequest(err);
+        return;
+      }
+      if (!account()) return;
+      if (request) {
+        conv.input.pause();
+        if (!body) {
+          finish(request);
+          return;
+        }
+        // The last pieces may still be on their way (an LZO body being decoded).
+        body.finished().then(
+          () => {
+            if (finished) return;
+            if (spool?.error) {
+              badRequest(`cannot write the job's input: ${spool.error.message}`);
+              return;
+            }
+            spool?.close();
+            finish(request);
+          },
+          (err: unknown) => {
+            if (!finished) badRequest(err);
+          },
+        );
+        return;
+      }
+      if (body?.blocked && !conv.input.isPaused()) {
+        // The pipe or the decoder is full: the rest waits in the socket
+        // until it has taken this (finish() leaves input paused for
+        // serveConnection to resume).
+        conv.input.pause();
+        body.whenUnblocked(readOn);
+      }
+      if (!argsSeen && decoder.awaitingBody) {
+        argsSeen = true;
+        // From here on the body goes to the early-started compiler or the job's
+        // input file as it arrives, not kept here until the request is complete.
+        void onArgs(decoder.version, decoder.args).then((target) => {
+          if (!target || finished) return;
+          spool = target.spool;
+          if (spool) spool.onWrite = account;
+          const stream = new BodyStream(decoder.version, config.limits.maxBodySize, target.output);
+          body = stream;
+          try {
+            decoder.streamBody((piece) => stream.push(piece));
+          } catch (err) {
+            // Bytes past the body: the request is bad, as push() would have said.
+            badRequest(err);
+            return;
+          }
+          if (!account()) return;
+          if (decoder.phase === 'done') {
+            // All of it was in already: push() will not be called again.
+            conv.input.pause();
+            onData(Buffer.alloc(0));
+            return;
+          }
+          if (stream.blocked) {
+            conv.input.pause();
+            stream.whenUnblocked(readOn);
+          }
+        });
       }
     };
     const onEnd = () => {
@@ -131,6 +229,35 @@ function readRequest(
   });
 }
 
+/**
+ * The job directory and input file a body is written into as it arrives,
+ * for a request that looks like a job (else undefined: a refusal to come,
+ * whose body the budget bounds).
+ */
+function spoolFor(args: readonly string[], ctx: ServerContext, who: string): Spooled | undefined {
+  const scan = scanArgs([...args]);
+  if (!scan.distributable) return undefined;
+  const { config } = ctx;
+  const dir = ctx.jobDirs.make(
+    config.tmpdir,
+    preprocessedExtension(scan.input),
+    scan.assemblyOutput ? 's' : 'o',
+    config.chroot,
+  );
+  try {
+    return { dir, spool: new InputSpool(dir.input) };
+  } catch (err) {
+    ctx.logger.warning(`client: ${who} cannot spool the request's body: ${(err as Error).message}`);
+    ctx.cleanups.track(dir.remove());
+    return undefined;
+  }
+}
+
+export function discardSpool(s: Spooled, ctx: ServerContext): void {
+  s.spool.close();
+  ctx.cleanups.track(s.dir.remove());
+}
+
 function summary(who: string, o: JobOutcome, msecs: number): string {
   return `client: ${who} ${o.result} exit:${o.exitCode >> 0} sig:${o.signal} core:0 ret:0 time:${msecs}ms ${o.compiler} ${o.input}`;
 }
@@ -144,15 +271,23 @@ export async function serveConnection(conv: Conversation, ctx: ServerContext): P
   const job = ctx.jobs.open(conv.peer, conv.input);
   try {
     let early: Promise<EarlyJob | undefined> | undefined;
+    let spooled: Promise<Spooled | undefined> | undefined;
     const request = await readRequest(conv, ctx, (version, args) => {
-      early = startEarly(version, args, ctx).catch((err: Error) => {
+      const started = startEarly(version, args, ctx).catch((err: Error) => {
         logger.warning(`client: ${who} early start failed: ${err.message}`);
         return undefined;
       });
-      return early;
+      early = started;
+      const spool = started.then((e) => (e ? undefined : spoolFor(args, ctx, who)));
+      spooled = spool;
+      return Promise.all([started, spool]).then(([e, s]): BodyTarget | undefined => {
+        if (e) return { output: { write: e.stream, whenDrained: e.whenDrained } };
+        return s && { output: s.spool, spool: s.spool };
+      });
     });
     if (!request) {
       void early?.then((e) => e?.discard());
+      void spooled?.then((s) => s && discardSpool(s, ctx));
       conv.destroy();
       return;
     }
@@ -168,7 +303,7 @@ export async function serveConnection(conv: Conversation, ctx: ServerContext): P
     let outcome: JobOutcome;
     try {
       const tRead = performance.now();
-      outcome = await runJob(request, ctx, disconnect.signal, job, early);
+      outcome = await runJob(request, ctx, disconnect.signal, job, early, spooled);
       if (ctx.logger.isLevelEnabled('debug')) {
         ctx.logger.debug('connection phases', {
           readMs: Math.round((tRead - startedHr) * 10) / 10,

@@ -8,6 +8,7 @@ import type { Sandbox } from '../compiler/sandbox.js';
 import type { JobBoard } from './job-board.js';
 import type { JobQueue } from './job-queue.js';
 import type { Stats } from './stats.js';
+import type { RequestBudget } from './request-memory.js';
 
 export type ServerContext = {
   /** Replaced on SIGHUP (see reload.ts): read it at each use, don't keep a copy. */
@@ -27,6 +28,8 @@ export type ServerContext = {
   readonly cleanups: Cleanups;
   /** Makes job directories and keeps emptied ones for the next jobs. */
   readonly jobDirs: JobDirs;
+  /** What the requests being read hold, in memory and in job files, all together. */
+  readonly requests: RequestBudget;
 };
 
 export class Cleanups {

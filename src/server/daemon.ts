@@ -2,6 +2,7 @@
 // SIGTERM/SIGINT: stop accepting, let running jobs finish within the grace
 // period, then resolve `stopped`; a second signal ends the wait at once.
 
+import { REQUEST_MEMORY, RequestBudget, requestDisk } from './request-memory.js';
 import type { Server } from 'node:net';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import type { Logger } from '../logging/logger.js';
@@ -32,7 +33,7 @@ export function makeContext(
 ): ServerContext {
   const cannotRemove = (err: Error) =>
     logger.warning(`cannot remove a job directory: ${err.message}`);
-  return Object.seal({
+  const ctx: ServerContext = Object.seal({
     ...(runner.launcher ? { launcher: runner.launcher } : {}),
     ...(runner.bwrap ? { sandbox: runner.bwrap } : {}),
     config,
@@ -48,7 +49,13 @@ export function makeContext(
       cannotRemove,
       config.chroot !== undefined && runner.kind === 'none' ? 0 : 16,
     ),
+    // ctx.config, read at each use: SIGHUP may change --max-body-size.
+    requests: new RequestBudget(() => ({
+      memory: REQUEST_MEMORY,
+      disk: requestDisk(ctx.config.limits.maxBodySize),
+    })),
   });
+  return ctx;
 }
 
 export async function startDaemon(

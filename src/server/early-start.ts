@@ -54,6 +54,8 @@ const waiting = new WeakMap<ServerContext, number>();
 
 /** Source kept before the pipe is open (the compiler is being forked): then the client waits. */
 const PENDING_LIMIT = 1024 * 1024;
+/** Source kept for the usual way when the compiler could not start this way: more ends the request. */
+const FALLBACK_LIMIT = 16 * PENDING_LIMIT;
 
 export type EarlyJob = Readonly<{
   dir: JobDir;
@@ -254,7 +256,12 @@ function begin(
   // The daemon's end of the pipe, open once the launcher says the compiler
   // is forked; then the launcher lets go of its own end. 'started': the
   // compiler started this way; 'gone': it did, but is gone already.
+  let how: 'started' | 'gone' | 'not started' | undefined;
   const opened = ready.then((letGo): 'started' | 'gone' | 'not started' => {
+    how = open(letGo);
+    return how;
+  });
+  const open = (letGo: (() => void) | undefined): 'started' | 'gone' | 'not started' => {
     if (!letGo) return 'not started';
     let fd: number;
     try {
@@ -277,15 +284,22 @@ function begin(
     pending = [];
     pendingBytes = 0;
     return 'started';
-  });
+  };
 
   // A compiler that is slow to read (on a busy machine cc1 may not run for a
   // while) would otherwise leave the rest of its source queued in the
   // daemon: 3.4 MB for one job of a kernel build here.
   const stream = (piece: Buffer): boolean => {
     if (writer) return writer.destroyed || writer.write(piece);
+    // Gone before its pipe was open: its result answers the job, the source is not needed.
+    if (how === 'gone') return true;
     pending.push(piece);
     pendingBytes += piece.length;
+    if (how === 'not started' && pendingBytes > FALLBACK_LIMIT) {
+      throw new Error(
+        `the compiler could not be started early, and the source is over ${FALLBACK_LIMIT >> 20} MiB to keep for the usual way`,
+      );
+    }
     return pendingBytes < PENDING_LIMIT;
   };
 
@@ -296,13 +310,13 @@ function begin(
   const feed = async (rest: readonly Buffer[]): Promise<RunResult | undefined> => {
     fed = true;
     unreserve();
-    const how = await opened;
-    if (how === 'not started') {
+    const state = await opened;
+    if (state === 'not started') {
       await result;
       return undefined;
     }
     const w = writer;
-    if (how === 'gone' || !w || w.destroyed) return result;
+    if (state === 'gone' || !w || w.destroyed) return result;
     for (const piece of rest) w.write(piece);
     w.end();
     return result;

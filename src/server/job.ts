@@ -4,7 +4,8 @@
 
 import { preprocessedExtension, rewriteArgs, scanArgs } from '../compiler/args.js';
 import { stripRootFromDebugInfo } from '../compiler/debug-info.js';
-import { JobFileError, unlinkIfThere } from '../compiler/job-dir.js';
+import { JobFileError, unlinkIfThere, type JobDir } from '../compiler/job-dir.js';
+import type { InputSpool } from '../compiler/input-spool.js';
 import { fixDependencies, rewritePumpArgs, type PumpArgs } from '../compiler/pump-args.js';
 import { buildPumpTree } from '../compiler/pump-tree.js';
 import { withPipe } from '../compiler/pipe.js';
@@ -32,6 +33,9 @@ export type JobOutcome = {
   reason?: string;
 };
 
+/** A job directory whose input file the body was written into as it arrived (connection.ts). */
+export type Spooled = Readonly<{ dir: JobDir; spool: InputSpool }>;
+
 /** Why an AbortSignal fired: the client went away, or the job ran too long. */
 export const AbortReason = { DISCONNECT: 'disconnect', TIMEOUT: 'timeout' } as const;
 
@@ -52,13 +56,25 @@ export async function runJob(
   job?: TrackedJob,
   /** The compiler started while the request was read (early-start.ts), if it was. */
   early?: Promise<EarlyJob | undefined>,
+  /** The job directory the body went to, if it did (connection.ts). */
+  spooled?: Promise<Spooled | undefined>,
 ): Promise<JobOutcome> {
   const pre = early ? await early : undefined;
+  const spool = spooled ? await spooled : undefined;
+  // Only if the body is in it: one that came whole before the spool was made is in memory.
+  const use = spool && request.bodyStreamed ? spool : undefined;
+  if (spool && !use) {
+    spool.spool.close();
+    ctx.cleanups.track(spool.dir.remove());
+  }
+  let adopted = false;
   try {
-    return await runJobWith(request, ctx, disconnect, job, pre);
+    return await runJobWith(request, ctx, disconnect, job, pre, use, () => (adopted = true));
   } finally {
     // A compiler started early and never fed (the job was refused) ends here.
     pre?.discard();
+    // So does the input of a job refused before it had its directory.
+    if (use && !adopted) ctx.cleanups.track(use.dir.remove());
   }
 }
 
@@ -80,6 +96,8 @@ async function runJobWith(
   disconnect: AbortSignal,
   job: TrackedJob | undefined,
   pre: EarlyJob | undefined,
+  spooled: Spooled | undefined,
+  adopt: () => void,
 ): Promise<JobOutcome> {
   const { config } = ctx;
   const compiler = request.args[0] ?? '';
@@ -97,7 +115,8 @@ async function runJobWith(
   const pump = request.version === 3;
   // The source in pieces: a plain body as it arrived, an LZO body decoded.
   let source: readonly Buffer[] = [];
-  if (!pump) {
+  // A streamed body is in the early compiler's pipe or the spooled input file already.
+  if (!pump && !request.bodyStreamed) {
     try {
       source =
         request.version === 2
@@ -119,9 +138,11 @@ async function runJobWith(
   job?.compiling();
   ctx.stats.sample(ctx.queue.running);
   let dir;
+  if (spooled) adopt();
   try {
     dir =
       pre?.dir ??
+      spooled?.dir ??
       ctx.jobDirs.make(
         config.tmpdir,
         preprocessedExtension(input),
@@ -173,7 +194,7 @@ async function runJobWith(
       argv = pumped.argv;
     } else {
       // An early-started compiler has the source written into its pipe instead.
-      if (!pre) await dir.writeInput(source);
+      if (!pre && !spooled) await dir.writeInput(source);
       argv = rewriteArgs(request.args, scan, dir.guestInput, dir.guestOutput);
     }
     if (config.pipe) argv = withPipe(argv);

@@ -75,14 +75,17 @@ export async function startListener(ctx: ServerContext, fd?: number): Promise<Li
     // trickling clients can't take the daemon's memory (they also time out
     // after DISTCC_IO_TIMEOUT).
     const cap = Math.min(ctx.config.maxConnections, fit ?? Infinity);
-    if (sockets.size >= cap) {
+    const limit = cap < ctx.config.maxConnections ? 'open-files' : '--max-connections';
+    // Room is made by closing the slowest request first: tricklers cannot hold the cap.
+    if (
+      sockets.size >= cap &&
+      !ctx.requests.dropSlowest(`${sockets.size} connections are open, the ${limit} limit`)
+    ) {
       const now = Date.now();
       if (now - lastCapWarning > 10_000) {
         lastCapWarning = now;
         logger.warning(
-          `client: ${who} refused: ${sockets.size} connections open, the ${
-            cap < ctx.config.maxConnections ? 'open-files' : '--max-connections'
-          } limit`,
+          `client: ${who} refused: ${sockets.size} connections open, the ${limit} limit`,
         );
       }
       stats.count('REJ_OVERLOAD');

@@ -2,14 +2,18 @@
 // <distccstats> text (distcc src/stats.c), and old tools may ask for any
 // path: every path but the few below still gets that page, byte for byte.
 
+import { asciiJson } from '../logging/escape.js';
 import type { ServerContext } from './context.js';
 import type { JobHistory } from './job-history.js';
 import { jobsSnapshot } from './jobs-json.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics-text.js';
 import { UI_CSP, UI_PAGE } from './ui-page.js';
 
-/** The request line's method and path (query and fragment cut off), if it has one. */
-export type RequestHead = { method: string; path: string };
+/**
+ * The request line's method and path (query and fragment cut off), and the
+ * authority of an absolute-form target (`GET http://NAME:PORT/path`).
+ */
+export type RequestHead = { method: string; path: string; authority?: string };
 
 const REQUEST_LINE = /^([A-Z]+) (\S+)(?: HTTP\/\d\.\d)?\r?$/;
 
@@ -23,9 +27,14 @@ export function parseRequestHead(head: Buffer): RequestHead | null | undefined {
   const m = head.subarray(0, eol).toString('latin1').match(REQUEST_LINE);
   if (!m) return null;
   const target = m[2]!;
-  // An absolute-form target (proxies): keep its path.
-  const path = target.replace(/^[a-z]+:\/\/[^/]*/i, '') || '/';
-  return { method: m[1]!, path: path.split(/[?#]/)[0]! };
+  // An absolute-form target (proxies): keep its path; its authority is checked as Host.
+  const absolute = target.match(/^[a-z]+:\/\/([^/?#]*)/i);
+  const path = (absolute ? target.slice(absolute[0].length) : target) || '/';
+  return {
+    method: m[1]!,
+    path: path.split(/[?#]/)[0]!,
+    ...(absolute ? { authority: absolute[1]! } : {}),
+  };
 }
 
 /** Whether the whole request head (up to the empty line) is in. */
@@ -51,6 +60,17 @@ function response(status: string, type: string, body: string, extra: string[] = 
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
+/** The answer to a request for another machine's name (stats-host.ts). */
+export function misdirected(head: RequestHead | null | undefined): Buffer {
+  const res = response(
+    '421 Misdirected Request',
+    'text/plain; charset=utf-8',
+    'This is the stats port of a tsdistccd: ask it by its address or host name.\n',
+  );
+  if (head?.method !== 'HEAD') return res;
+  return res.subarray(0, res.indexOf('\r\n\r\n') + 4);
+}
+
 /** The answer to one request; `head` null or undefined gets distccd's page. */
 export function answer(
   head: RequestHead | null | undefined,
@@ -60,11 +80,14 @@ export function answer(
   const path = head?.path.replace(/\/+$/, '') ?? '';
   let res: Buffer;
   switch (path) {
+    // JSON keeps the client's names exact for programs, but in ASCII-only
+    // text: `curl` to a terminal shows no raw control or bidi character. The
+    // views (tsdistccmon, /ui) escape them with escapeLog as they show them.
     case '/jobs':
-      res = response('200 OK', JSON_TYPE, `${JSON.stringify(jobsSnapshot(ctx))}\n`);
+      res = response('200 OK', JSON_TYPE, `${asciiJson(jobsSnapshot(ctx))}\n`);
       break;
     case '/history':
-      res = response('200 OK', JSON_TYPE, `${JSON.stringify(history.snapshot())}\n`);
+      res = response('200 OK', JSON_TYPE, `${asciiJson(history.snapshot())}\n`);
       break;
     case '/metrics':
       res = response('200 OK', METRICS_CONTENT_TYPE, renderMetrics(ctx));

@@ -1,13 +1,16 @@
 // The stats port: distccd's --stats page (distcc src/stats.c) at any path,
 // and tsdistccd's /jobs, /metrics, /history and /ui (stats-routes.ts). One
-// request a connection, HTTP/1.0, checked against the same allow list as jobs.
+// request a connection, HTTP/1.0, checked against the same allow list as jobs,
+// and answered only if its Host is a name or an address of this machine
+// (stats-host.ts: DNS rebinding).
 
 import { createServer, type Server } from 'node:net';
 import { isAllowed } from './access.js';
 import type { ServerContext } from './context.js';
 import { JobHistory } from './job-history.js';
 import { listen } from './listener.js';
-import { answer, headComplete, parseRequestHead } from './stats-routes.js';
+import { machineNames, misdirectedHost } from './stats-host.js';
+import { answer, headComplete, misdirected, parseRequestHead } from './stats-routes.js';
 
 /** A request head bigger than this is not waited for: it is answered as it is. */
 const MAX_HEAD = 8192;
@@ -21,6 +24,7 @@ function startsLikeHttp(head: Buffer): boolean {
 export async function startStatsServer(ctx: ServerContext, fd?: number): Promise<Server> {
   const { logger } = ctx;
   const history = new JobHistory(ctx);
+  const names = machineNames();
   const server = createServer((socket) => {
     if (!isAllowed(ctx.config.allow, socket.remoteAddress)) {
       logger.warning(`stats: ${socket.remoteAddress ?? '?'} denied by access list`);
@@ -37,7 +41,16 @@ export async function startStatsServer(ctx: ServerContext, fd?: number): Promise
       clearTimeout(timer);
       socket.off('data', onData);
       socket.on('data', () => {});
-      socket.end(answer(parseRequestHead(head), ctx, history));
+      const request = parseRequestHead(head);
+      const wrongHost = request ? misdirectedHost(head, request.authority, names) : undefined;
+      if (wrongHost !== undefined) {
+        logger.warning(
+          `stats: ${socket.remoteAddress ?? '?'} refused: Host \`${wrongHost}\` is not a name or address of this machine`,
+        );
+        socket.end(misdirected(request));
+        return;
+      }
+      socket.end(answer(request, ctx, history));
     };
     const onData = (chunk: Buffer) => {
       head = Buffer.concat([head, chunk]);

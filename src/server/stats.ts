@@ -3,6 +3,7 @@
 
 import { loadavg } from 'node:os';
 import { statfsSync } from 'node:fs';
+import { escapeLog } from '../logging/escape.js';
 
 export const JobResult = {
   TCP_ACCEPT: 'TCP_ACCEPT',
@@ -93,8 +94,10 @@ export class Stats {
       ...Object.entries(COUNTER_KEYS).map(
         ([k, key]) => `${key} ${this.counters[k as JobResultName]}`,
       ),
-      `dcc_longest_job ${this.longestJob.input || 'none'}`,
-      `dcc_longest_job_compiler ${this.longestJob.compiler || 'none'}`,
+      // The client's names, escaped (distccd prints them raw): a newline in a
+      // file name must not add a line, nor ESC reach a terminal.
+      `dcc_longest_job ${escapeLog(this.longestJob.input) || 'none'}`,
+      `dcc_longest_job_compiler ${escapeLog(this.longestJob.compiler) || 'none'}`,
       `dcc_longest_job_time_msecs ${this.longestJob.msecs}`,
       `dcc_max_kids ${this.maxKids}`,
       ...w.map((x, i) => `dcc_avg_kids${i + 1} ${Math.round(x.avgKids)}`),

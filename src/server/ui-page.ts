@@ -3,10 +3,14 @@
 // the browser too). It polls /jobs every second and /history every five, and
 // shows each compile slot, the jobs waiting, totals, and graphs of
 // throughput and of jobs running and queued over the last ten minutes.
-// Names that come from clients (files, compilers) are set as text, never as
-// HTML.
+// Names that come from clients (files, compilers, addresses) are set as
+// text (textContent), never as HTML, and escaped first with the daemon's own
+// escapeLog (its source is part of the script): /jobs keeps them exact, and a
+// newline, ESC or a bidi override in a file name must show as `\n`, `\x1b`,
+// `\u202e`, not reorder or fake what the page shows.
 
 import { createHash } from 'node:crypto';
+import { ESCAPE_LOG_SOURCE } from '../logging/escape.js';
 
 const STYLE = `
 :root { color-scheme: light dark; --fg: #1d232a; --muted: #66707a; --bg: #f6f7f9; --card: #fff;
@@ -50,6 +54,9 @@ var WINDOW_MS = 10 * 60 * 1000;
 var jobs = null, history = null, lastOk = 0; // this page's, not window.history
 // /jobs and /history beside /ui, also behind a proxy that adds a prefix.
 var base = location.pathname.slice(0, Math.max(0, location.pathname.lastIndexOf('/ui'))) + '/';
+${ESCAPE_LOG_SOURCE}
+/** A name from a client (or null), as the page shows it. */
+function shown(v, none) { return v === null || v === undefined ? none : escapeLog(String(v)); }
 function $(id) { return document.getElementById(id); }
 function el(tag, cls, text) {
   var e = document.createElement(tag);
@@ -72,7 +79,7 @@ function size(n) {
   while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
   return (i ? n.toFixed(1) : String(n)) + ' ' + u[i];
 }
-function who(j) { return j.client === null ? 'inetd' : j.client + ':' + j.port; }
+function who(j) { return j.client === null ? 'inetd' : shown(j.client + ':' + j.port, ''); }
 async function getJson(path) {
   var r = await fetch(path, { cache: 'no-store' });
   if (!r.ok) throw new Error(path + ': HTTP ' + r.status);
@@ -92,25 +99,26 @@ function jobRow(j, slot, longest) {
     tr.append(el('td', '', 'idle'), el('td', 'input'), el('td'), el('td'), el('td'));
     return tr;
   }
-  tr.dataset.phase = j.phase;
+  tr.dataset.phase = shown(j.phase, '');
   tr.dataset.jobId = String(j.id);
-  tr.dataset.input = j.input || '';
-  var ph = el('td'); ph.append(el('span', 'phase ' + j.phase, j.phase));
+  tr.dataset.input = shown(j.input, '');
+  var ph = el('td'); ph.append(el('span', 'phase ' + shown(j.phase, ''), shown(j.phase, '?')));
   var elapsed = el('td', 'elapsed', secs(j.elapsed));
   var bar = el('div', 'bar'); bar.style.width = Math.max(2, 100 * j.elapsed / longest) + '%';
   elapsed.append(bar);
-  tr.append(ph, el('td', 'input', j.input || '?'), el('td', 'compiler', j.compiler || '?'),
-    el('td', 'client', who(j)), elapsed);
+  tr.append(ph, el('td', 'input', shown(j.input || null, '?')),
+    el('td', 'compiler', shown(j.compiler || null, '?')), el('td', 'client', who(j)), elapsed);
   return tr;
 }
 function waitRow(j) {
   var tr = el('tr');
   tr.dataset.jobId = String(j.id);
-  tr.dataset.phase = j.phase;
-  tr.dataset.input = j.input || '';
-  var ph = el('td'); ph.append(el('span', 'phase ' + j.phase, j.phase));
-  tr.append(ph, el('td', 'input', j.input || '?'), el('td', 'compiler', j.compiler || '?'),
-    el('td', 'client', who(j)), el('td', 'elapsed', secs(j.elapsed)));
+  tr.dataset.phase = shown(j.phase, '');
+  tr.dataset.input = shown(j.input, '');
+  var ph = el('td'); ph.append(el('span', 'phase ' + shown(j.phase, ''), shown(j.phase, '?')));
+  tr.append(ph, el('td', 'input', shown(j.input || null, '?')),
+    el('td', 'compiler', shown(j.compiler || null, '?')), el('td', 'client', who(j)),
+    el('td', 'elapsed', secs(j.elapsed)));
   return tr;
 }
 function rate() {

@@ -9,9 +9,11 @@ import {
   formatJobLine,
   formatServerReport,
   parseDistccStats,
+  serverReportJson,
 } from '../../src/monitor/server-view.js';
 import type { JobsSnapshot } from '../../src/server/jobs-json.js';
 import { headComplete, parseRequestHead } from '../../src/server/stats-routes.js';
+import { firstRaw } from '../helpers/raw-chars.js';
 
 test('--server HOST[:PORT]: names, IPv4, IPv6 in brackets or bare; port 3633 by default', () => {
   const cases: [string, { host: string; port: number } | undefined][] = [
@@ -59,7 +61,11 @@ test('the stats port reads the request line, and waits for the whole head', () =
   const head = (s: string) => parseRequestHead(Buffer.from(s));
   assert.deepEqual(head('GET /jobs HTTP/1.1\r\nHost: x\r\n\r\n'), { method: 'GET', path: '/jobs' });
   assert.deepEqual(head('GET /metrics?x=1 HTTP/1.0\n'), { method: 'GET', path: '/metrics' });
-  assert.deepEqual(head('HEAD http://box:3633/ui HTTP/1.1\r\n'), { method: 'HEAD', path: '/ui' });
+  assert.deepEqual(head('HEAD http://box:3633/ui HTTP/1.1\r\n'), {
+    method: 'HEAD',
+    path: '/ui',
+    authority: 'box:3633',
+  });
   assert.deepEqual(head('GET /\r\n'), { method: 'GET', path: '/' }); // HTTP/0.9
   assert.equal(head('GET /jobs HTTP/1.1'), undefined, 'line not complete');
   assert.equal(head('hello there\n'), null);
@@ -142,4 +148,28 @@ test("a distccd's page: its totals", () => {
     '[::1]:3633 (distccd: no job list): running 2; ended: 7 compiled, 1 failed, 1 refused or dropped\n\n',
   );
   assert.equal(parseDistccStats('<html></html>'), undefined);
+});
+
+test('what a server sends is escaped as it is printed; --json is ASCII-only', () => {
+  const forged = 'x\nCOMPILE_OK forged\x1b[2J\u202egnp.c';
+  const hostile = {
+    ...snapshot,
+    running: '\x1b[2J' as unknown as number,
+    jobs: [
+      { ...snapshot.jobs[0]!, input: forged, compiler: 'gcc\u2066\r', client: '\x1b]0;x\x07' },
+    ],
+  };
+  const text = formatServerReport({ kind: 'jobs', snapshot: hostile }, { host: 'box', port: 1 });
+  assert.equal(firstRaw(text, { lines: true }), undefined);
+  const lines = text.split('\n');
+  assert.equal(lines.length, 4, text);
+  assert.match(
+    lines[0]!,
+    /^ {5}7 {2}compile {5}x\\nCOMPILE_OK forged\\x1b\[2J\\u2 {13}\\x1b\]0;x\\x07\[3\] /,
+  );
+  assert.ok(lines[0]!.endsWith('  gcc\\u2066\\r'), lines[0]);
+  assert.match(lines[1]!, /^running 0 of 4 slots/);
+  const json = serverReportJson({ kind: 'jobs', snapshot: hostile });
+  assert.match(json, /^[\x20-\x7e]*\n$/);
+  assert.equal((JSON.parse(json) as JobsSnapshot).jobs[0]!.input, forged);
 });
