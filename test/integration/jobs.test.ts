@@ -209,25 +209,25 @@ test('--no-launcher (the daemon forks compilers itself) compiles, reports exec f
  * The daemon's launcher: its perl child, or, sandboxed, the perl process that
  * is the first of a process namespace of its own (its parent has left).
  */
-function launcherOf(daemonPid: number, sandboxed: boolean): number {
+/**
+ * The launcher of a daemon: its perl child, or, sandboxed, the perl that is
+ * PID 1 of its own namespace above `compiler` (one of its jobs). Found from
+ * the job, not by scanning /proc: other daemons on the machine have
+ * launchers too, and the sandboxed one is not the daemon's child.
+ */
+function launcherOf(daemonPid: number, sandboxed: boolean, compiler: number): number {
   if (!sandboxed) {
     return Number(
       execFileSync('pgrep', ['-P', String(daemonPid), 'perl'], { encoding: 'utf8' }).trim(),
     );
   }
-  const found = readdirSync('/proc')
-    .filter((n) => /^\d+$/.test(n))
-    .filter((pid) => {
-      try {
-        const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-        const nspid = /^NSpid:\s+(.*)$/m.exec(status)?.[1]?.split(/\s+/) ?? [];
-        return /^Name:\s+perl$/m.test(status) && nspid.length === 2 && nspid[1] === '1';
-      } catch {
-        return false;
-      }
-    });
-  assert.equal(found.length, 1, `one sandboxed launcher, found ${found.join(' ')}`);
-  return Number(found[0]);
+  for (let pid = compiler; pid > 1; ) {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const nspid = /^NSpid:\s+(.*)$/m.exec(status)?.[1]?.split(/\s+/) ?? [];
+    if (/^Name:\s+perl$/m.test(status) && nspid.length === 2 && nspid[1] === '1') return pid;
+    pid = Number(/^PPid:\s+(\d+)$/m.exec(status)?.[1] ?? 0);
+  }
+  assert.fail(`no sandboxed launcher above the compiler ${compiler}`);
 }
 
 for (const sandbox of ['none', 'auto']) {
@@ -239,7 +239,7 @@ for (const sandbox of ['none', 'auto']) {
     try {
       const pending = exchange(ts.port, request(1, ['hang-cc', '-c', 'x.c', '-o', 'x.o'], source));
       const orphan = await pidWith(mark);
-      process.kill(launcherOf(ts.child.pid!, sandbox !== 'none'), 'SIGKILL');
+      process.kill(launcherOf(ts.child.pid!, sandbox !== 'none', orphan), 'SIGKILL');
       const r = parseReply((await pending).reply);
       assert.equal(r.status, 110 << 8);
       assert.match(r.stderr.toString(), /failed to exec hang-cc: the launcher process died/);
