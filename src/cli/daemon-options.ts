@@ -136,7 +136,7 @@ export function defineDaemonOptions<T>(y: Argv<T>) {
     })
     .option('user', {
       type: 'string',
-      describe: 'when started as root, run as USER (default: tsdistcc, distcc, then nobody)',
+      describe: 'when started as root, run as USER (default: tsdistcc, distcc, distccd, then nobody)',
       group: 'Server:',
     })
     .option('pid-file', {
