@@ -2,7 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['build/', 'node_modules/', 'scripts/', 'bench/', 'eslint.config.js'] },
+  {
+    // Standalone fixture programs (run by node, outside the TypeScript project).
+    ignores: [
+      'build/',
+      'node_modules/',
+      'scripts/',
+      'bench/',
+      'eslint.config.js',
+      'test/fixtures/**/*.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

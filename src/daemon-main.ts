@@ -1,6 +1,6 @@
 // tsdistccd from options to a served socket; resolves with the exit status.
 
-import { chownSync, existsSync, fstatSync } from 'node:fs';
+import { existsSync, fstatSync } from 'node:fs';
 import { availableParallelism, getPriority, hostname, setPriority } from 'node:os';
 import { Socket } from 'node:net';
 import type { RawDaemonOptions } from './cli/daemon-options.js';
@@ -198,7 +198,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
 
   if (config.detach && !isDetachedChild()) return detach();
 
-  const logger = await makeLogger(config, env);
+  let logger: Logger;
+  try {
+    // A --log-file that is a link, or in no directory, is refused here (exit 101).
+    logger = await makeLogger(config, env);
+  } catch (err) {
+    if (!(err instanceof TsdistccError)) throw err;
+    process.stderr.write(`tsdistccd: ${err.message}\n`);
+    reportToParent({ exitCode: err.exitCode, message: err.message });
+    return err.exitCode;
+  }
   try {
     if (config.nice !== 0) {
       try {
@@ -302,11 +311,12 @@ async function runDaemon(
   if (config.pidFile !== undefined) writePidFile(config.pidFile, process.pid, account);
   const logFile = logger.currentFile();
   if (account && logFile !== undefined) {
-    // The file was opened as root; after the switch, SIGHUP must still be
-    // able to reopen it (logrotate without copytruncate), and rotation to
-    // remove it.
+    // A file created here as root goes to the account (through its
+    // descriptor): after the switch, rotation must still be able to remove
+    // it. One that was there keeps its owner: root never chowns a file it
+    // did not make.
     try {
-      chownSync(logFile, account.uid, account.gid);
+      logger.giveTo(account.uid, account.gid);
     } catch (err) {
       logger.warning(`cannot give ${logFile} to ${account.name}: ${(err as Error).message}`);
     }
@@ -364,9 +374,10 @@ async function runDaemon(
         logger.reopen();
         if (config.logFile !== undefined) logger.notice('SIGHUP: log file reopened');
       } catch (err) {
-        process.stderr.write(
-          `tsdistccd: SIGHUP: cannot reopen the log file: ${(err as Error).message}\n`,
-        );
+        // The old file is still open: say it there (and on stderr), and go on.
+        const message = `SIGHUP: cannot reopen the log file: ${(err as Error).message}; still logging to the file open before`;
+        logger.error(message);
+        process.stderr.write(`tsdistccd: ${message}\n`);
       }
       notifier.notify({ RELOADING: '1' });
       void reload(ctx, cli, env, STARTED_AS_ROOT).then(() =>

@@ -3,7 +3,7 @@
 // every request (and by the client). Anything that reads or writes more than
 // one translation unit and one object stays local.
 
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 
 const SOURCE_EXTENSIONS = new Set([
   'i',
@@ -190,14 +190,51 @@ export function scanArgs(argv: readonly string[]): ScanResult {
   };
 }
 
-/** argv with the input and output replaced (the server's temp files). */
+/**
+ * A -specs file named by the path checkOptions checked, DIR/FILE under
+ * --sysroot: gcc itself looks for a relative FILE in its own directories and
+ * then in its working directory, the job's, whose files the client wrote.
+ */
+function specsUnder(out: string[], sysroot: string): void {
+  for (let i = 1; i < out.length; i++) {
+    const a = out[i]!;
+    if ((a === '-specs' || a === '--specs') && i + 1 < out.length) {
+      out[i + 1] = join(sysroot, out[i + 1]!);
+      i++;
+    } else if (a.startsWith('-specs=') || a.startsWith('--specs=')) {
+      const eq = a.indexOf('=');
+      out[i] = `-specs=${join(sysroot, a.slice(eq + 1))}`;
+    }
+  }
+}
+
+/** The -x language of a plain job's input: what the client's preprocessor made of the named one. */
+const PREPROCESSED_LANGUAGE: Readonly<Record<string, string>> = {
+  c: 'cpp-output',
+  'c++': 'c++-cpp-output',
+  'objective-c': 'objective-c-cpp-output',
+  'objective-c++': 'objective-c++-cpp-output',
+};
+
+/**
+ * argv with the input and output replaced (the server's temp files), -specs
+ * files under `sysroot`, and `-x c` (c++, objective-c...) made the language's
+ * preprocessed form: the input is the client's preprocessor output, and it
+ * is compiled as gcc compiles a .i file, not preprocessed again, which would
+ * read any file an `#include` in it named on the server (distccd does that).
+ */
 export function rewriteArgs(
   argv: readonly string[],
   scan: Extract<ScanResult, { distributable: true }>,
   input: string,
   output: string,
+  sysroot?: string,
 ): string[] {
   const out = [...argv];
+  if (sysroot !== undefined) specsUnder(out, sysroot);
+  for (let i = 1; i < out.length - 1; i++) {
+    if (out[i] === '-x') out[i + 1] = PREPROCESSED_LANGUAGE[out[i + 1]!] ?? out[i + 1]!;
+  }
   out[scan.inputIndex] = input;
   if (!scan.outputAt) return [...out, '-o', output];
   const { index, form } = scan.outputAt;

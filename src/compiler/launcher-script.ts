@@ -57,12 +57,15 @@
 //   HIDE  the directories (inside ROOT) covered by an empty tmpfs, one a line.
 //
 // A job directory belongs to the compilers' account, and a compiler (or
-// what it left running) may replace anything in it with a link. So a
-// launcher kept as root follows no path in it as root: it makes the FIFO and
-// measures the output files with the account's effective uid, and each
-// child enters the root, switches to the account and only then changes to
-// the job directory and creates its stdout and stderr (afresh, O_EXCL, never
-// through a link).
+// what it left running) may replace anything in it with a link — even the
+// directory's own name, in the root's sticky /tmp. So a launcher kept as
+// root follows no path in it as root: with the account's effective uid it
+// opens the job directory once (O_DIRECTORY | O_NOFOLLOW, the account's),
+// makes the FIFO and measures the output files through that handle
+// (/proc/self/fd/N/NAME, never following a link at NAME), and each child
+// enters the root, switches to the account and only then changes to the job
+// directory and creates its stdout and stderr (afresh, O_EXCL, never through
+// a link). It changes no owner or mode of anything.
 //
 // POSIX (1.5 MB of the launcher's 7 MB) is loaded only where core Perl has
 // no safe stand-in: for the account switch (POSIX::setuid sets the saved
@@ -194,17 +197,27 @@ sub reap {
     $status = $code - 128 if defined $pidns && ($status & 127) == 0 && $code > 128 && $code <= 192;
     close(delete $writers{$id}) if exists $writers{$id};
     my $d = delete $dirs{$id};
-    my ($out, $err) = as_user(sub { (size_of("$d/stdout"), size_of("$d/stderr")) });
+    my $at = ref $d ? '/proc/self/fd/' . fileno($d) : $d;
+    my ($out, $err) = as_user(sub { (size_of("$at/stdout"), size_of("$at/stderr")) });
+    close($d) if ref $d;
     printf "E %s %d %d %d\n", $id, $status, $out, $err;
   }
 }
 sub start {
   my ($id, $dir, $sub, $fifo, @argv) = @_;
   my $host = $root ne '' ? "$root$dir" : $dir;
-  my ($reader, $writer);
+  my ($reader, $writer, $jd);
+  # Kept as root: the job directory through a handle (its name may be a link by now).
+  if ($uid ne '') {
+    my $ok = !bad_dir($dir) && as_user(sub {
+      sysopen($jd, $host, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) && (stat($jd))[4] == $uid
+    });
+    if (!$ok) { print STDERR "job directory $dir: " . ($! || 'not the account\'s') . "\n"; print "E $id " . (110 << 8) . "\n"; return; }
+  }
+  my $at = defined $jd ? '/proc/self/fd/' . fileno($jd) : $host;
   if ($fifo ne '') {
     # Only a fixed name, only in a job directory: checked again in the child.
-    my $path = "$host/$fifo";
+    my $path = "$at/$fifo";
     my $ok = $fifo =~ m{^input\.[a-z]+$} && !bad_dir($dir) && as_user(sub {
       mkfifo_at($path)
         && sysopen($reader, $path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW)
@@ -228,6 +241,8 @@ sub start {
     $SIG{CHLD} = 'DEFAULT'; $SIG{PIPE} = 'DEFAULT';
     setpgrp(0, 0);
     close($wake_r); close($wake_w);
+    # A handle on a directory outside the root goes nowhere near the compiler.
+    close($jd) if defined $jd;
     my $fail = sub { print STDERR "failed to exec $argv[0]: $_[0]\n"; child_exit(110) };
     # Only job directories, only inside ROOT: no '..', fixed prefix.
     if (bad_dir($dir)) { print STDERR "bad job directory $dir\n"; child_exit(110); }
@@ -271,7 +286,7 @@ sub start {
   }
   close($reader) if defined $reader;
   $writers{$id} = $writer if defined $writer;
-  $dirs{$id} = $host;
+  $dirs{$id} = defined $jd ? $jd : $host;
   $ids{$pid} = $id;
   $pids{$id} = $pid;
   print "S $id $pid\n";

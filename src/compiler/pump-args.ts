@@ -2,7 +2,10 @@
 // client's full command, run in R + CDIR, with absolute include-style paths
 // and the first absolute source moved under R, `-o` pointed at the job's
 // output, `-MT` taken out (it names the .d target the client wants), and
-// `-MMD -MF` added so the .d file comes back in the reply.
+// `-MMD -MF` added so the .d file comes back in the reply. The client's own
+// `-MF FILE` and the FILE of `-Wp,-MD,FILE` are dropped: the compiler writes
+// the .d file only in the job, and it goes back in the reply (issue 20: no
+// file outside the job). Which options get here is remote-options.ts's list.
 
 import { isSource } from './args.js';
 
@@ -18,6 +21,18 @@ const PATH_OPTIONS = [
   '-isystem',
   '-iquote',
 ];
+
+/**
+ * `-Wp,...,-MD,FILE` (or -MMD): the option apart and FILE dropped, with
+ * the list's other elements (macros) as `rest`; undefined if there is none.
+ */
+function wpDependencies(a: string): { option: string; rest: string | undefined } | undefined {
+  const elements = a.slice(4).split(',');
+  const at = elements.findIndex((e) => e === '-MD' || e === '-MMD');
+  if (at < 0) return undefined;
+  const others = [...elements.slice(0, at), ...elements.slice(at + 2)];
+  return { option: elements[at]!, rest: others.length > 0 ? `-Wp,${others.join(',')}` : undefined };
+}
 
 export type PumpArgs = { argv: string[]; target: string | undefined; output: string | undefined };
 
@@ -42,6 +57,20 @@ export function rewritePumpArgs(
     if (a.startsWith('-MT')) {
       target = a.slice(3);
       continue;
+    }
+    if (a === '-MF') {
+      i++;
+      continue;
+    }
+    if (a.startsWith('-MF')) continue;
+    if (a.startsWith('-Wp,')) {
+      const deps = wpDependencies(a);
+      if (deps) {
+        wantsDeps = true;
+        if (deps.rest) argv.push(deps.rest);
+        argv.push(deps.option);
+        continue;
+      }
     }
     if (a === '-o') {
       clientOutput = args[++i];

@@ -6,7 +6,7 @@
 
 import { constants } from 'node:os';
 import { join } from 'node:path';
-import { readSmallOrAsync } from './job-dir.js';
+import { JobFileError, type JobDir } from './job-dir.js';
 import type { Launcher } from './launcher.js';
 import { sandboxedStatus, sandboxExecFailure, sandboxPrefix, type Sandbox } from './sandbox.js';
 
@@ -15,6 +15,8 @@ export type RunOptions = Readonly<{
   cwd: string;
   /** The same directory from the daemon's side, where the outputs are read. */
   hostDir: string;
+  /** Its files, read through the directory's handle (job-dir.ts), never by a path. */
+  files: Pick<JobDir, 'readFile'>;
   /** A directory inside `cwd` to run in instead (pump jobs: the client's directory). */
   subdir?: string;
   env: NodeJS.ProcessEnv;
@@ -47,6 +49,8 @@ export type RunResult = Readonly<{
   stderr: Buffer;
   /** Why it was aborted, if it was: the AbortSignal's reason. */
   aborted?: unknown;
+  /** Set when a file it left (stdout, stderr) was refused unread: which, and why (JobFileError). */
+  refused?: string;
 }>;
 
 /** Grace between SIGTERM and SIGKILL for a compiler that is being stopped. */
@@ -152,8 +156,21 @@ function watchAbort(opts: RunOptions, kill: (signal: Signal) => void, leftovers:
 
 const EMPTY = Buffer.alloc(0);
 
-function readIfAny(path: string, size: number | undefined): Promise<Buffer> {
-  return size === 0 ? Promise.resolve(EMPTY) : readSmallOrAsync(path);
+/** A capture file of the job, unless the launcher said it is empty; a refusal goes into `refused`. */
+async function readIfAny(
+  opts: RunOptions,
+  name: 'stdout' | 'stderr',
+  size: number | undefined,
+  refused: string[],
+): Promise<Buffer> {
+  if (size === 0) return EMPTY;
+  try {
+    return await opts.files.readFile(name, opts.maxOutput);
+  } catch (err) {
+    if (!(err instanceof JobFileError)) throw err;
+    refused.push(err.message);
+    return EMPTY;
+  }
 }
 
 async function runLaunched(
@@ -178,10 +195,14 @@ async function runLaunched(
     const exit = await started.status;
     const aborted = opts.signal.aborted ? { aborted: opts.signal.reason as unknown } : {};
     // Files the launcher said are empty (or that a dead launcher could not measure) are not opened.
+    const bad: string[] = [];
     const [stdout, stderr] = await Promise.all([
-      readIfAny(join(opts.hostDir, 'stdout'), exit?.stdoutSize),
-      readIfAny(join(opts.hostDir, 'stderr'), exit?.stderrSize),
+      readIfAny(opts, 'stdout', exit?.stdoutSize, bad),
+      readIfAny(opts, 'stderr', exit?.stderrSize, bad),
     ]);
+    if (bad.length > 0) {
+      return { signal: 0, stdout, stderr, refused: bad.join('; '), ...aborted };
+    }
     const status = exit?.status;
     if (status === undefined) {
       // Its compiler, in a group of its own, would run on unseen.

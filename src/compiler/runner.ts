@@ -9,7 +9,7 @@
 // also the only one for compilers the daemon forks itself: --inetd,
 // --no-launcher), and none, which it says once, with why.
 
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, constants, fchownSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { findOnPath } from './environment.js';
@@ -62,7 +62,15 @@ async function tryLauncher(
   const host = mkdtempSync(join(o.tmpdir, 'tsdistccd_'));
   try {
     // Made before the daemon switches; its compilers' account must own it.
-    if (o.account) chownSync(host, o.account.uid, o.account.gid);
+    // Given through a handle: root chowns nothing by a name (job-dir.ts).
+    if (o.account) {
+      const fd = openSync(host, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+      try {
+        fchownSync(fd, o.account.uid, o.account.gid);
+      } finally {
+        closeSync(fd);
+      }
+    }
     const guest = o.chroot !== undefined ? host.slice(o.chroot.replace(/\/+$/, '').length) : host;
     const started = launcher.start(['true'], guest);
     const exit = await Promise.race([

@@ -2,11 +2,14 @@
 // dcc_check_compiler_whitelist, CVE-2004-2687): a request may only name a
 // compiler that has an executable entry of the same name in a whitelist
 // directory, and never a path (a leading /bin/ or /usr/bin/ is stripped,
-// distcc issue #279). Also the option checks of dcc_check_insecure_options.
+// distcc issue #279). And the options a remote job may have: remote-options.ts,
+// then distccd's -specs= rule (dcc_check_insecure_options).
 
 import { accessSync, constants } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { scanArgs } from './args.js';
+import { checkRemoteOptions } from './remote-options.js';
 
 export const DEFAULT_WHITELIST_DIRS = ['/usr/lib/distcc', '/usr/lib/tsdistcc'] as const;
 
@@ -53,26 +56,44 @@ export function checkCompiler(compiler: string, opts: WhitelistOptions): Verdict
   };
 }
 
-/** -fplugin= loads code into the compiler; -specs= can run commands. */
-export async function checkOptions(argv: readonly string[], sysroot?: string): Promise<Verdict> {
-  for (const a of argv.slice(1)) {
-    if (a.startsWith('-fplugin=')) {
-      return { ok: false, reason: `-fplugin= is not allowed (it runs code on the server): ${a}` };
-    }
-    if (a.startsWith('-specs=')) {
-      const file = a.slice('-specs='.length);
-      if (sysroot !== undefined && !file.includes('..')) {
-        try {
-          if ((await stat(join(sysroot, file))).isFile()) continue;
-        } catch {
-          /* falls through to the refusal */
-        }
+/**
+ * The options of a remote job: the allow-list of remote-options.ts (which
+ * refuses -fplugin= among much else), then distccd's -specs= rule: a specs
+ * file (it can run commands) only when --sysroot DIR is given and DIR/FILE
+ * is a regular file. The source and output checkRemoteOptions finds must be
+ * the ones scanArgs found (the daemon rewrites those): an option's value
+ * that scanArgs took for a file is refused.
+ */
+export async function checkOptions(
+  argv: readonly string[],
+  sysroot?: string,
+  pump = false,
+): Promise<Verdict> {
+  const r = checkRemoteOptions(argv, { pump });
+  if (!r.ok) return r;
+  const scan = scanArgs(argv);
+  if (
+    scan.distributable &&
+    (scan.inputIndex !== r.inputIndex || (scan.outputAt?.index ?? -1) !== r.outputIndex)
+  ) {
+    const at = scan.inputIndex !== r.inputIndex ? scan.inputIndex : scan.outputAt!.index;
+    return {
+      ok: false,
+      reason: `argument \`${argv[at]!.slice(0, 120)}\` is not accepted for a remote compile (it is an option's value, not the input or output file)`,
+    };
+  }
+  for (const file of r.specs) {
+    if (sysroot !== undefined && !file.includes('..')) {
+      try {
+        if ((await stat(join(sysroot, file))).isFile()) continue;
+      } catch {
+        /* falls through to the refusal */
       }
-      return {
-        ok: false,
-        reason: `${a} is not allowed unless the file exists under --sysroot`,
-      };
     }
+    return {
+      ok: false,
+      reason: `argument \`-specs=${file.slice(0, 120)}\` is not accepted for a remote compile (a specs file can run programs; it is accepted only when it exists under --sysroot)`,
+    };
   }
   return { ok: true };
 }

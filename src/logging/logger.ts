@@ -1,7 +1,13 @@
 // The one place pino is set up. Destinations:
 // - a file: appended, written synchronously so nothing is lost before a crash
 //   or SIGTERM, reopened on SIGHUP for logrotate; optionally rotated by
-//   pino-roll (daily, hourly or by size);
+//   pino-roll (daily, hourly or by size). Opened here, not by pino's
+//   destination or pino-roll, as a root daemon's files must be
+//   (system/open-nofollow.ts): never through a link, created with O_EXCL, no
+//   directory made; the descriptor is handed to sonic-boom. Reopening (SIGHUP,
+//   pino-roll's rotation) goes through the same open; if it fails, lines go
+//   on to the old file and the error is thrown to the caller, never emitted
+//   where nothing listens;
 // - stderr: under systemd (JOURNAL_STREAM) each line starts with `<N>` so the
 //   journal records its priority;
 // - syslog: each record handed to a sender with its severity (RFC 3164 is
@@ -16,8 +22,10 @@
 // people read (`tail`, `jq -r .msg`, a log viewer), and JSON.parse of a
 // forged name would otherwise hand it back with its newline and ESC intact.
 
+import { closeSync, fchownSync } from 'node:fs';
 import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
 import { escapeField, escapeLog } from './escape.js';
+import { openNoFollow } from '../system/open-nofollow.js';
 import { LEVELS, SYSLOG_SEVERITY, levelName, type LevelName } from './levels.js';
 
 export type LogDestination =
@@ -47,6 +55,11 @@ export type Logger = Readonly<
     reopen: () => void;
     /** The file lines go to now (with rotation, the current one). */
     currentFile: () => string | undefined;
+    /**
+     * Gives the current log file to an account (through its descriptor), if
+     * this daemon created it; returns whether it did.
+     */
+    giveTo: (uid: number, gid: number) => boolean;
     flush: () => void;
   }
 >;
@@ -102,10 +115,55 @@ function formatText(
 }
 
 type Sink = DestinationStream & {
-  file?: string | number;
+  fd?: number;
+  file?: string | number | null;
+  /** Whether this daemon created the current file (only then may it chown it). */
+  created?: boolean;
   reopen?: (file?: string) => void;
   flushSync?: () => void;
+  on?: (event: 'error', listener: (err: Error) => void) => void;
 };
+
+/** The file pino-roll starts with for `path`, found as pino-roll itself finds it. */
+async function firstRolledFile(
+  path: string,
+  frequency: 'daily' | 'hourly' | undefined,
+): Promise<string> {
+  const { default: u } = await import('pino-roll/lib/utils.js');
+  const { file, extension } = u.sanitizeFile(path);
+  const number = await u.detectLastNumber(file, u.parseFrequency(frequency)?.start, extension);
+  return u.buildFileName(file, null, number, extension);
+}
+
+/**
+ * Makes sonic-boom's stream (opened on an fd of ours, at `path`) reopen
+ * through openNoFollow: on failure the old descriptor stays and the error is
+ * thrown. Sync mode writes in the caller, so nothing is in flight while the
+ * descriptor is swapped.
+ */
+function reopenSafely(sink: Sink, path: string, created: boolean): Sink {
+  sink.file = path;
+  sink.created = created;
+  // sonic-boom's own errors (a failed write) are said on stderr, not thrown from an event.
+  sink.on?.('error', (err) => process.stderr.write(`tsdistccd: log file: ${err.message}\n`));
+  sink.reopen = (file?: string) => {
+    const name = file ?? (sink.file as string);
+    const next = openNoFollow(name, '--log-file', { devices: true });
+    sink.flushSync?.();
+    const old = sink.fd;
+    sink.fd = next.fd;
+    sink.file = name;
+    sink.created = next.created;
+    if (old !== undefined && old >= 0 && old !== next.fd) closeSync(old);
+  };
+  return sink;
+}
+
+/** A log file without rotation: opened here, written by sonic-boom. */
+function plainFile(path: string): Sink {
+  const opened = openNoFollow(path, '--log-file', { devices: true });
+  return reopenSafely(pino.destination({ fd: opened.fd, sync: true }), path, opened.created);
+}
 
 async function openSink(dest: LogDestination): Promise<Sink | undefined> {
   switch (dest.kind) {
@@ -113,16 +171,20 @@ async function openSink(dest: LogDestination): Promise<Sink | undefined> {
       if (dest.rotation) {
         // Loaded only for --log-rotate: it brings date-fns, some MB of the daemon's memory.
         const { default: pinoRoll } = await import('pino-roll');
-        return await pinoRoll({
+        const first = await firstRolledFile(dest.path, dest.rotation.frequency);
+        const opened = openNoFollow(first, '--log-file', { devices: true });
+        const sink: Sink = await pinoRoll({
           file: dest.path,
           ...(dest.rotation.frequency ? { frequency: dest.rotation.frequency } : {}),
           ...(dest.rotation.size ? { size: dest.rotation.size } : {}),
           limit: { count: dest.rotation.keep },
-          mkdir: true,
+          // Our descriptor, not pino-roll's open of the name (sonic-boom takes fd before dest).
+          fd: opened.fd,
           sync: true,
         });
+        return reopenSafely(sink, first, opened.created);
       }
-      return pino.destination({ dest: dest.path, append: true, sync: true, mkdir: true });
+      return plainFile(dest.path);
     case 'stderr':
       return pino.destination({ dest: 2, sync: true });
     case 'syslog':
@@ -187,6 +249,11 @@ export async function createLogger(opts: LoggerOptions): Promise<Logger> {
     },
     reopen: () => sink?.reopen?.(),
     currentFile: () => (typeof sink?.file === 'string' ? sink.file : undefined),
+    giveTo: (uid: number, gid: number) => {
+      if (sink?.created !== true || sink.fd === undefined) return false;
+      fchownSync(sink.fd, uid, gid);
+      return true;
+    },
     flush: () => sink?.flushSync?.(),
   });
 }

@@ -21,7 +21,7 @@
 // the queue is full, the pipe could not be made) ends the started compiler,
 // and the job is answered as it would have been without early start.
 
-import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { preprocessedExtension, rewriteArgs, scanArgs } from '../compiler/args.js';
 import type { JobDir } from '../compiler/job-dir.js';
@@ -140,6 +140,7 @@ export async function startEarly(
       scan,
       INPUT_PLACEHOLDER,
       dir.guestOutput,
+      config.whitelist.sysroot,
     ).flatMap((a) => (a === INPUT_PLACEHOLDER ? ['-x', language, '-'] : [a]));
     if (config.pipe) argv = withPipe(argv);
     return begin(dir, argv, ctx, unreserve);
@@ -235,6 +236,7 @@ function begin(
   const result = runCompiler(argv, {
     cwd: dir.guest,
     hostDir: dir.path,
+    files: dir,
     env: ctx.compilerEnv,
     signal: kill.signal,
     maxOutput: ctx.config.limits.maxBodySize,
@@ -264,8 +266,9 @@ function begin(
     if (!letGo) return 'not started';
     let fd: number;
     try {
-      // The compiler's stdin is the pipe's reader: this never blocks.
-      fd = openSync(dir.input, constants.O_WRONLY | constants.O_NONBLOCK);
+      // The compiler's stdin is the pipe's reader: this never blocks. Through
+      // the directory's handle, not through a link the compiler put there.
+      fd = dir.openPipe(fifoName);
     } catch (err) {
       letGo();
       // ENXIO: no reader any more, the compiler is gone; its result says why.

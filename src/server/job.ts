@@ -4,7 +4,7 @@
 
 import { preprocessedExtension, rewriteArgs, scanArgs } from '../compiler/args.js';
 import { stripRootFromDebugInfo } from '../compiler/debug-info.js';
-import { readSmallOrAsync, unlinkIfThere, type JobDir } from '../compiler/job-dir.js';
+import { JobFileError, unlinkIfThere, type JobDir } from '../compiler/job-dir.js';
 import type { InputSpool } from '../compiler/input-spool.js';
 import { fixDependencies, rewritePumpArgs, type PumpArgs } from '../compiler/pump-args.js';
 import { buildPumpTree } from '../compiler/pump-tree.js';
@@ -109,7 +109,7 @@ async function runJobWith(
   const input = scan.input;
   const name = checkCompiler(compiler, config.whitelist);
   if (!name.ok) return refuse('OTHER', compiler, input, name.reason);
-  const opts = await checkOptions(request.args, config.whitelist.sysroot);
+  const opts = await checkOptions(request.args, config.whitelist.sysroot, request.version === 3);
   if (!opts.ok) return refuse('OTHER', compiler, input, opts.reason);
 
   const pump = request.version === 3;
@@ -195,7 +195,13 @@ async function runJobWith(
     } else {
       // An early-started compiler has the source written into its pipe instead.
       if (!pre && !spooled) await dir.writeInput(source);
-      argv = rewriteArgs(request.args, scan, dir.guestInput, dir.guestOutput);
+      argv = rewriteArgs(
+        request.args,
+        scan,
+        dir.guestInput,
+        dir.guestOutput,
+        config.whitelist.sysroot,
+      );
     }
     if (config.pipe) argv = withPipe(argv);
     const tRun = performance.now();
@@ -211,6 +217,7 @@ async function runJobWith(
       run = await runCompiler(argv, {
         cwd: dir.guest,
         hostDir: dir.path,
+        files: dir,
         env: ctx.compilerEnv,
         signal,
         ...(subdir !== undefined ? { subdir } : {}),
@@ -256,14 +263,36 @@ async function runJobWith(
     }
     const tRan = performance.now();
     let object: Buffer = Buffer.alloc(0);
-    if (status === 0) {
-      // A compiler that succeeded without output: an empty object, as distccd sends.
-      object = await dir.readOutput();
-      if (pump) object = stripRootFromDebugInfo(object, guestRoot);
+    let depsText = '';
+    // Read back through the directory's handle: a link, a hard link, another's
+    // file or an oversized one fails the job, unread (job-dir.ts).
+    let refused = run.refused;
+    if (status === 0 && refused === undefined) {
+      try {
+        // A compiler that succeeded without output: an empty object, as distccd sends.
+        object = await dir.readOutput(config.limits.maxBodySize);
+        if (pumped) {
+          const name = dir.deps.slice(dir.deps.lastIndexOf('/') + 1);
+          depsText = (await dir.readFile(name, config.limits.maxBodySize)).toString('utf8');
+        }
+      } catch (err) {
+        if (!(err instanceof JobFileError)) throw err;
+        refused = err.message;
+        object = Buffer.alloc(0);
+      }
     }
+    if (refused !== undefined) {
+      // Client strings as fields, which the logger quotes; the message is ours.
+      ctx.logger.warning(refused, { compiler, input });
+      exitCode = ExitCode.IO_ERROR;
+      status = waitStatus(exitCode);
+      result = 'COMPILE_ERROR';
+      stderr = Buffer.from(`tsdistccd[${process.pid}] ERROR: ${refused}\n`);
+    }
+    if (pump && status === 0) object = stripRootFromDebugInfo(object, guestRoot);
     let dependencies: Buffer | undefined;
     if (pumped && status === 0) {
-      const text = (await readSmallOrAsync(dir.deps)).toString('utf8');
+      const text = depsText;
       const target = pumped.target ?? pumped.output ?? scan.output;
       dependencies = await encodeBody(
         request.version,

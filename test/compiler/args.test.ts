@@ -87,3 +87,47 @@ test('rewriteArgs swaps in the server paths for input and output', () => {
     '-o/j/output.o',
   ]);
 });
+
+test('rewriteArgs names -specs files by their path under --sysroot, in each spelling', () => {
+  const argv = ['gcc', '-specs=a.specs', '--specs=b/c.specs', '-specs', 'd', '--specs', 'e'];
+  const full = [...argv, '-c', 'x.c', '-o', 'x.o'];
+  const scan = scanArgs(full);
+  assert.ok(scan.distributable);
+  assert.deepEqual(rewriteArgs(full, scan, '/j/input.i', '/j/output.o', '/srv/root'), [
+    'gcc',
+    '-specs=/srv/root/a.specs',
+    '-specs=/srv/root/b/c.specs',
+    '-specs',
+    '/srv/root/d',
+    '--specs',
+    '/srv/root/e',
+    '-c',
+    '/j/input.i',
+    '-o',
+    '/j/output.o',
+  ]);
+  assert.deepEqual(rewriteArgs(full, scan, '/j/input.i', '/j/output.o').slice(1, 7), argv.slice(1));
+});
+
+test('rewriteArgs compiles a plain job as preprocessed input: -x c becomes -x cpp-output', () => {
+  for (const [lang, pre] of [
+    ['c', 'cpp-output'],
+    ['c++', 'c++-cpp-output'],
+    ['objective-c', 'objective-c-cpp-output'],
+    ['objective-c++', 'objective-c++-cpp-output'],
+    ['cpp-output', 'cpp-output'],
+  ]) {
+    const argv = ['gcc', '-x', lang!, '-c', 'x.c', '-o', 'x.o'];
+    const scan = scanArgs(argv);
+    assert.ok(scan.distributable, lang);
+    assert.deepEqual(rewriteArgs(argv, scan, '/j/input.i', '/j/output.o'), [
+      'gcc',
+      '-x',
+      pre,
+      '-c',
+      '/j/input.i',
+      '-o',
+      '/j/output.o',
+    ]);
+  }
+});

@@ -102,6 +102,25 @@ test('the compiler command: paths under the root, -o and -MT taken, -MMD -MF add
   );
 });
 
+test("the client's -MF FILE and -Wp,-MD,FILE are dropped: the .d is written only in the job", () => {
+  const rw = (args: string[]) =>
+    rewritePumpArgs(['gcc', ...args, '-c', 'x.c'], '/R', '/o.o', '/o.d');
+  const tail = ['-c', 'x.c', '-o', '/o.o'];
+  assert.deepEqual(rw(['-MD', '-MF', '/etc/x.d']).argv, ['gcc', '-MD', ...tail, '-MF', '/o.d']);
+  assert.deepEqual(rw(['-MMD', '-MF/etc/x.d']).argv, ['gcc', '-MMD', ...tail, '-MF', '/o.d']);
+  assert.deepEqual(rw(['-Wp,-MD,/etc/x.d']).argv, ['gcc', '-MD', ...tail, '-MF', '/o.d']);
+  assert.deepEqual(rw(['-Wp,-DX=1,-MMD,/etc/x.d', '-O2']).argv, [
+    'gcc',
+    '-Wp,-DX=1',
+    '-MMD',
+    '-O2',
+    ...tail,
+    '-MF',
+    '/o.d',
+  ]);
+  assert.deepEqual(rw(['-Wp,-DX']).argv, ['gcc', '-Wp,-DX', ...tail, '-MMD', '-MF', '/o.d']);
+});
+
 test('the tree builder writes files and links inside the root only', async () => {
   const job = mkdtempSync(join(tmpdir(), 'pump-unit-'));
   const tree = await buildPumpTree(
