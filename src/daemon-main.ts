@@ -13,7 +13,7 @@ import { FACILITY_DAEMON, syslogLine } from './logging/syslog-format.js';
 import { compilerEnv, compilerPath, compilersOnPath } from './compiler/environment.js';
 import { serveConnection } from './server/connection.js';
 import { makeContext, startDaemon, type Daemon } from './server/daemon.js';
-import { isAllowed } from './server/access.js';
+import { clientAddress, isAllowed } from './server/access.js';
 import { endWith } from './server/listener.js';
 import { loadExeca } from './compiler/run.js';
 import { chooseRunner, type RunnerOptions } from './compiler/runner.js';
@@ -148,7 +148,8 @@ async function serveInetd(
     ? new Socket({ fd: 0, readable: true, writable: false })
     : process.stdin;
   const address = input instanceof Socket ? input.remoteAddress : undefined;
-  const peer = address !== undefined ? { address, port: input.remotePort } : {};
+  const peer =
+    address !== undefined ? { address: clientAddress(address), port: input.remotePort } : {};
   if (address !== undefined && config.allow.length > 0 && !isAllowed(config.allow, address)) {
     logger.warning(`client: ${address}:${input.remotePort ?? 0} denied by access list`);
     input.destroy();

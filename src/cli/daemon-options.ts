@@ -7,6 +7,15 @@ import type { Argv } from 'yargs';
 export const DEFAULT_PORT = 3632;
 export const DEFAULT_STATS_PORT = 3633;
 
+/**
+ * The stats port of an instance on `port` without --stats-port: distccd's
+ * 3633 for the default 3632, port + 1 for others (keeps instances apart).
+ * tsdistccmon finds a daemon's stats port the same way.
+ */
+export function defaultStatsPort(port: number): number {
+  return port === DEFAULT_PORT ? DEFAULT_STATS_PORT : port === 0 ? 0 : Math.min(65535, port + 1);
+}
+
 export function defineDaemonOptions<T>(y: Argv<T>) {
   return y
     .usage(
@@ -136,7 +145,8 @@ export function defineDaemonOptions<T>(y: Argv<T>) {
     })
     .option('user', {
       type: 'string',
-      describe: 'when started as root, run as USER (default: tsdistcc, distcc, then nobody)',
+      describe:
+        'when started as root, run as USER (default: tsdistcc, distcc, distccd, then nobody)',
       group: 'Server:',
     })
     .option('pid-file', {

@@ -26,7 +26,7 @@ import type { SlotLock } from './locks.js';
 import type { ClientLog } from './log.js';
 import { compileRemote, type RemoteReply } from './remote.js';
 import { childEnv, exitCodeOf, signalName, type Caller, type ChildResult } from './caller.js';
-import { distccDir, subdir } from './state-dir.js';
+import { subdir, usableDistccDir } from './state-dir.js';
 import { lockLocal, lockTimeout, pauseTime, pickHost, usableHosts } from './where.js';
 import { writeOutput } from './output.js';
 import { replyLimit } from './reply-limit.js';
@@ -87,7 +87,7 @@ class Build {
     this.#lockTimeoutMs = lockTimeout(ctx.caller.env);
     let dir: string | undefined;
     try {
-      dir = distccDir(ctx.caller.env);
+      dir = usableDistccDir(ctx.caller.env);
       this.#lockDir = subdir(dir, 'lock');
     } catch (err) {
       ctx.log.error((err as Error).message);

@@ -5,7 +5,7 @@ import { statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { DEFAULT_PORT, DEFAULT_STATS_PORT, type RawDaemonOptions } from '../cli/daemon-options.js';
+import { DEFAULT_PORT, defaultStatsPort, type RawDaemonOptions } from '../cli/daemon-options.js';
 import { LEVEL_NAMES_ACCEPTED, parseLevel, type LevelName } from '../logging/levels.js';
 import { ARG_BYTES, defaultLimits, type RequestLimits } from '../protocol/limits.js';
 import { PRIVATE_RANGES, parseAllowRule, type AllowRule } from '../server/access.js';
@@ -268,17 +268,10 @@ export function buildDaemonConfig({
     logFormat: logFormatText === 'json' ? 'json' : 'text',
     stats: o.stats === true,
     zeroconf: o.zeroconf === true,
-    // distccd's 3633 for the default port; port + 1 keeps instances apart.
-    statsPort: integerOption(
-      problems,
-      'stats-port',
-      o['stats-port'],
-      port === DEFAULT_PORT ? DEFAULT_STATS_PORT : port === 0 ? 0 : Math.min(65535, port + 1),
-      {
-        min: 0,
-        max: 65535,
-      },
-    ),
+    statsPort: integerOption(problems, 'stats-port', o['stats-port'], defaultStatsPort(port), {
+      min: 0,
+      max: 65535,
+    }),
     whitelist: Object.freeze({
       // With --chroot the whitelist is the root's: that is where compilers run.
       dirs: Object.freeze([...DEFAULT_WHITELIST_DIRS, ...(o['whitelist-dir'] ?? [])].map(inRoot)),

@@ -31,7 +31,8 @@ function lineOf(text: string, key: string): number {
   return 1;
 }
 
-async function readFileOptions(
+/** An env file's DISTCC_ARGS as options, and its other settings (tsdistccmon --instance reads it too). */
+export async function readFileOptions(
   file: string,
 ): Promise<{ options: RawDaemonOptions; env: Record<string, string>; where?: string }> {
   let text: string;

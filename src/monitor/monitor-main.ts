@@ -1,5 +1,6 @@
 // tsdistccmon: `tsdistccmon [DELAY]` prints what distccmon-text prints;
-// `--server HOST[:PORT]` shows a daemon's jobs from its stats port; `--json`
+// `--server HOST[:PORT]` shows a daemon's jobs from its stats port (`--instance
+// NAME`: the one its conf.d file names); `--json`
 // prints each update as a line of JSON. Exit codes: distccmon-text's 1 for
 // usage, distcc's 100-120 for failures.
 
@@ -56,7 +57,18 @@ export async function main(
     case 'run':
       break;
   }
-  const { delay, json, server } = args;
+  const { delay, json } = args;
+  let server = args.server;
+  if (args.instance) {
+    try {
+      const { instanceStatsAddress } = await import('./instance-address.js');
+      server = (await instanceStatsAddress(args.instance.name, args.instance.confDir)).address;
+    } catch (err) {
+      if (!(err instanceof TsdistccError)) throw err;
+      io.error(`tsdistccmon[${io.pid}] ERROR: ${escapeLog(err.message)}\n`);
+      return err.exitCode;
+    }
+  }
   for (;;) {
     let text: string;
     try {

@@ -1,8 +1,11 @@
 // `--server HOST[:PORT]`: a host name, an IPv4 address, or an IPv6 address
 // (bare, or in brackets when a port follows). The port defaults to the
-// stats port's (3633, distccd's --stats-port default).
+// stats port of a daemon on the default port (3633 for 3632; a daemon on
+// port N serves its stats on N + 1, as defaultStatsPort says).
 
-export const DEFAULT_STATS_PORT = 3633;
+import { DEFAULT_PORT, defaultStatsPort } from '../cli/daemon-options.js';
+
+export const DEFAULT_STATS_PORT = defaultStatsPort(DEFAULT_PORT);
 
 export type ServerAddress = Readonly<{ host: string; port: number }>;
 

@@ -6,16 +6,58 @@
 // lines or terminal controls; --json prints ASCII-only JSON.
 
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { ExitCode, TsdistccError } from '../errors.js';
 import { asciiJson, escapeLog } from '../logging/escape.js';
 import type { JobView } from '../server/job-board.js';
 import type { JobsSnapshot } from '../server/jobs-json.js';
+import { defaultStatsPort } from '../cli/daemon-options.js';
 import { formatServerAddress, type ServerAddress } from './server-address.js';
 
 export type ServerReport =
   { kind: 'jobs'; snapshot: JobsSnapshot } | { kind: 'distccstats'; stats: Record<string, string> };
 
 const TIMEOUT_MS = 5000;
+/** Longer than a stats port waits for a request head before answering (1 s). */
+const PROBE_MS = 2000;
+
+/**
+ * After a connection closed unanswered: what does the port do with a client
+ * that sends nothing? A stats port answers (at once, or after 1 s); one whose
+ * --allow list leaves us out closes at once; a compile port waits silently for
+ * a distcc request (and closed the HTTP request as a bad one: its log says
+ * `expected token DIST, got bytes 'GET /jobs HT'`).
+ */
+export function probeSilence(address: ServerAddress): Promise<'waits' | 'closes' | 'answers'> {
+  return new Promise((resolve) => {
+    const s = connect({ host: address.host, port: address.port });
+    let settled = false;
+    const done = (what: 'waits' | 'closes' | 'answers') => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      s.destroy();
+      resolve(what);
+    };
+    const timer = setTimeout(() => done('waits'), PROBE_MS);
+    s.on('data', () => done('answers'));
+    s.on('error', () => done('closes'));
+    s.on('close', () => done('closes'));
+  });
+}
+
+async function whyClosed(address: ServerAddress): Promise<string> {
+  if ((await probeSilence(address)) !== 'waits') {
+    return 'the connection was closed (is this address on its --allow list?)';
+  }
+  const expected = defaultStatsPort(address.port);
+  return (
+    `the connection was closed, and port ${address.port} waits silently for a client that sends nothing: ` +
+    `this looks like the compile port, not the stats port; a tsdistccd on port ${address.port} ` +
+    `serves its stats on port ${expected} (--port + 1, unless --stats-port says otherwise; with --stats), ` +
+    `so try --server ${formatServerAddress({ host: address.host, port: expected })}`
+  );
+}
 
 function get(address: ServerAddress, path: string): Promise<{ type: string; body: string }> {
   const where = formatServerAddress(address);
@@ -52,12 +94,13 @@ function get(address: ServerAddress, path: string): Promise<{ type: string; body
     );
     req.on('timeout', () => req.destroy(new Error(`no answer in ${TIMEOUT_MS / 1000} s`)));
     req.on('error', (err: NodeJS.ErrnoException) => {
-      // The stats port closes at once on clients not in its --allow list.
-      const why =
-        err.code === 'ECONNRESET' || err.message === 'socket hang up'
-          ? 'the connection was closed (is this address on its --allow list?)'
-          : (err.code ?? err.message);
-      fail(why, err);
+      // The stats port closes at once on clients not in its --allow list; a
+      // compile port closes on the HTTP request it cannot read.
+      if (err.code === 'ECONNRESET' || err.message === 'socket hang up') {
+        void whyClosed(address).then((why) => fail(why, err));
+      } else {
+        fail(err.code ?? err.message, err);
+      }
     });
     req.end();
   });

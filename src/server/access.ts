@@ -27,6 +27,24 @@ export function parseAllowRule(text: string): AllowRule | string {
   }
 }
 
+/**
+ * A client's address as logs, /jobs, /ui and tsdistccmon show it: an
+ * IPv4-mapped IPv6 address (`::ffff:127.0.0.1`, what a socket listening on
+ * all addresses reports for an IPv4 client) as the IPv4 address it is.
+ */
+export function clientAddress<T extends string | undefined>(address: T): T {
+  if (address === undefined || !address.includes(':')) return address;
+  try {
+    const addr = ipaddr.parse(address);
+    if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
+      return (addr as ipaddr.IPv6).toIPv4Address().toString() as T;
+    }
+  } catch {
+    /* not an address: shown as it is */
+  }
+  return address;
+}
+
 export function isAllowed(rules: readonly AllowRule[], address: string | undefined): boolean {
   if (address === undefined) return false;
   let addr: ipaddr.IPv4 | ipaddr.IPv6;

@@ -3,7 +3,7 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { BindError } from '../errors.js';
-import { isAllowed } from './access.js';
+import { clientAddress, isAllowed } from './access.js';
 import { serveConnection } from './connection.js';
 import { connectionsThatFit, openFilesLimit } from '../system/fd-limit.js';
 import type { ServerContext } from './context.js';
@@ -62,10 +62,11 @@ export async function startListener(ctx: ServerContext, fd?: number): Promise<Li
     );
   }
   const server = createServer({ noDelay: true, pauseOnConnect: false }, (socket) => {
-    const peer = { address: socket.remoteAddress, port: socket.remotePort };
+    // Shown as IPv4 when it is (::ffff:a.b.c.d on a socket listening on all addresses).
+    const peer = { address: clientAddress(socket.remoteAddress), port: socket.remotePort };
     const who = `${peer.address ?? '?'}:${peer.port ?? 0}`;
     // ctx.config, not a copy: SIGHUP may have changed the allow list.
-    if (!isAllowed(ctx.config.allow, peer.address)) {
+    if (!isAllowed(ctx.config.allow, socket.remoteAddress)) {
       logger.warning(`client: ${who} denied by access list`);
       stats.count('OTHER');
       socket.destroy();

@@ -5,7 +5,7 @@
 // (stats-host.ts: DNS rebinding).
 
 import { createServer, type Server } from 'node:net';
-import { isAllowed } from './access.js';
+import { clientAddress, isAllowed } from './access.js';
 import type { ServerContext } from './context.js';
 import { JobHistory } from './job-history.js';
 import { listen } from './listener.js';
@@ -26,8 +26,9 @@ export async function startStatsServer(ctx: ServerContext, fd?: number): Promise
   const history = new JobHistory(ctx);
   const names = machineNames();
   const server = createServer((socket) => {
+    const who = clientAddress(socket.remoteAddress) ?? '?';
     if (!isAllowed(ctx.config.allow, socket.remoteAddress)) {
-      logger.warning(`stats: ${socket.remoteAddress ?? '?'} denied by access list`);
+      logger.warning(`stats: ${who} denied by access list`);
       socket.destroy();
       return;
     }
@@ -45,7 +46,7 @@ export async function startStatsServer(ctx: ServerContext, fd?: number): Promise
       const wrongHost = request ? misdirectedHost(head, request.authority, names) : undefined;
       if (wrongHost !== undefined) {
         logger.warning(
-          `stats: ${socket.remoteAddress ?? '?'} refused: Host \`${wrongHost}\` is not a name or address of this machine`,
+          `stats: ${who} refused: Host \`${wrongHost}\` is not a name or address of this machine`,
         );
         socket.end(misdirected(request));
         return;

@@ -219,7 +219,12 @@ export class StateFile {
       } catch (err) {
         if (errnoCode(err) !== 'ENOENT') throw err;
         // distcc src/tempfile.c dcc_get_subdir(): mkdir 0777, tolerating EEXIST.
-        mkdirSync(this.#dir, { recursive: true, mode: 0o777 });
+        // One level only: a DISTCC_DIR that is gone is not made again.
+        try {
+          mkdirSync(this.#dir, { mode: 0o777 });
+        } catch (e) {
+          if (errnoCode(e) !== 'EEXIST') throw e;
+        }
         writeFileSync(this.path, buf, { mode: 0o666 });
       }
     } catch (err) {

@@ -1,6 +1,6 @@
 // Dropping root before serving (distcc src/setuid.c): supplementary groups,
-// then gid, then uid. Without --user the first of tsdistcc, distcc, nobody
-// that exists is used.
+// then gid, then uid. Without --user the first of tsdistcc, distcc, distccd
+// (Debian's distcc package's account), nobody that exists is used.
 
 import { execFileSync } from 'node:child_process';
 import { SetuidError } from '../errors.js';
@@ -19,7 +19,7 @@ export function lookupUser(name: string): Account | undefined {
   }
 }
 
-export const DEFAULT_USERS = ['tsdistcc', 'distcc', 'nobody'] as const;
+export const DEFAULT_USERS = ['tsdistcc', 'distcc', 'distccd', 'nobody'] as const;
 
 /** Drops to `user` if running as root; returns the account used, if any. */
 export function dropPrivileges(user: string | undefined): Account | undefined {

@@ -126,6 +126,12 @@ before(async () => {
     [
       '--allow',
       '127.0.0.1',
+      // On all addresses, as by default: the IPv4 client arrives as
+      // ::ffff:127.0.0.1 and must be shown as 127.0.0.1 everywhere.
+      '--listen',
+      '::',
+      '--log-level',
+      'info',
       '--jobs',
       '2',
       '--stats',
@@ -200,6 +206,9 @@ test('/jobs and tsdistccmon --server show the running job', async (t) => {
     ),
   );
   assert.match(lines[1]!, /^running 1 of 2 slots, queued 0; ended: 0 compiled, /);
+  // The daemon's log names the client as IPv4 too.
+  await daemon!.waitForLog(/client: 127\.0\.0\.1:\d+ connected/);
+  assert.doesNotMatch(daemon!.log(), /::ffff:/);
   assert.deepEqual(lines.slice(2), ['', '']);
 
   const json = JSON.parse(await tsdistccmon(['--server', server, '--json'])) as JobsSnapshot;

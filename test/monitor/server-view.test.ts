@@ -57,6 +57,16 @@ test('the command line: options anywhere, one DELAY read as distccmon-text reads
   assert.equal(parseMonitorArgs(['--help', 'x']).kind, 'help');
 });
 
+test('--instance NAME [--conf-dir DIR]: the daemon is named by its conf.d file; not with --server', () => {
+  const run = parseMonitorArgs(['--instance', 'i686', '--conf-dir=/x', '1']);
+  assert.ok(run.kind === 'run');
+  assert.deepEqual(run.instance, { name: 'i686', confDir: '/x' });
+  assert.equal(run.server, undefined);
+  assert.equal(parseMonitorArgs(['--instance']).kind, 'usage');
+  assert.equal(parseMonitorArgs(['--instance', 'a', '--server', 'box']).kind, 'usage');
+  assert.equal(parseMonitorArgs(['--conf-dir', '/x']).kind, 'usage');
+});
+
 test('the stats port reads the request line, and waits for the whole head', () => {
   const head = (s: string) => parseRequestHead(Buffer.from(s));
   assert.deepEqual(head('GET /jobs HTTP/1.1\r\nHost: x\r\n\r\n'), { method: 'GET', path: '/jobs' });

@@ -61,3 +61,13 @@ test('a bad rule is an error naming what was expected', () => {
   assert.match(parseAllowRule('10.0.0.0/33') as string, /got `10.0.0.0\/33`/);
   assert.equal(isAllowed(rules('127.0.0.1'), undefined), false);
 });
+
+test('clientAddress shows an IPv4-mapped client as IPv4 and leaves others as they are', async () => {
+  const { clientAddress } = await import('../../src/server/access.js');
+  assert.equal(clientAddress('::ffff:127.0.0.1'), '127.0.0.1');
+  assert.equal(clientAddress('::FFFF:192.168.0.9'), '192.168.0.9');
+  assert.equal(clientAddress('127.0.0.1'), '127.0.0.1');
+  assert.equal(clientAddress('::1'), '::1');
+  assert.equal(clientAddress('fe80::1'), 'fe80::1');
+  assert.equal(clientAddress(undefined), undefined);
+});

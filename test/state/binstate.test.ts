@@ -320,7 +320,7 @@ test('formatStates: Done entries are left out, a blank line ends the poll', () =
 // ---- StateFile --------------------------------------------------------------
 
 test('StateFile: creates <dir>/state/binstate_<pid>, mode 0666 & ~umask', () => {
-  const dir = join(freshDir(), 'missing');
+  const dir = freshDir();
   const f = new StateFile(dir, 4321);
   assert.equal(f.path, join(dir, 'state', 'binstate_4321'));
   f.write({ file: '/src/a.c', host: 'h1', slot: 1, phase: Phase.CONNECT });
@@ -367,6 +367,15 @@ test('StateFile: a state directory removed meanwhile is made again', () => {
   rmSync(join(dir, 'state'), { recursive: true });
   f.write({ file: 'a.c', host: 'h', slot: 0, phase: Phase.COMPILE });
   assert.equal(decodeState(readFileSync(f.path))?.phase, Phase.COMPILE);
+});
+
+test('StateFile: a DISTCC_DIR that is gone is not made again (state/ is, one level, as distcc)', () => {
+  const dir = join(freshDir(), 'missing');
+  const f = new StateFile(dir, 4321);
+  assert.throws(() => f.write({ file: 'a.c', host: 'h1', slot: 1, phase: Phase.CONNECT }), {
+    exitCode: 107,
+  });
+  assert.equal(existsSync(dir), false);
 });
 
 test('StateFile: an unwritable place is an I/O error (exit 107) naming the file', () => {
