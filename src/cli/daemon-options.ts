@@ -51,7 +51,7 @@ export function defineDaemonOptions<T>(y: Argv<T>) {
     .option('sandbox', {
       type: 'string',
       describe:
-        'auto (default), bwrap or none: each compiler in a bubblewrap sandbox of its own — a process namespace killed with the job, no network, / (or the chroot) read-only, /tmp /run /home hidden, only its job directory writable; auto runs unconfined, saying why, where bwrap cannot run',
+        'auto (default), namespaces, bwrap or none: each compiler in a sandbox of its own (namespaces made by the launcher, or bubblewrap) — a process namespace killed with the job, no network, / (or the chroot) read-only, /tmp /run /home hidden, only its job directory writable; auto takes the first that works here and runs unconfined, saying why, where neither does',
       group: 'Compilers:',
     })
     .option('allow', {
@@ -140,7 +140,7 @@ export function defineDaemonOptions<T>(y: Argv<T>) {
     .option('nice', {
       alias: 'N',
       type: 'string',
-      describe: 'niceness added for compilers (default 5)',
+      describe: 'niceness added to the daemon at start, and so to its compilers (default 5)',
       group: 'Server:',
     })
     .option('user', {
@@ -190,7 +190,11 @@ export function defineDaemonOptions<T>(y: Argv<T>) {
       describe: '--no-fork is accepted for distccd compatibility (one process serves all)',
       group: 'Mode:',
     })
-    .option('fifo', { type: 'boolean', hidden: true })
+    .option('fifo', {
+      type: 'boolean',
+      describe: '--no-fifo is accepted for distccd compatibility (no FIFO is used)',
+      group: 'Mode:',
+    })
     .option('wizard', {
       alias: 'W',
       type: 'boolean',

@@ -2,6 +2,7 @@
 // at once, and without options it must read its one argument exactly as
 // distccmon-text does (so `-1` is a DELAY, not an option).
 
+import { escapeLog } from '../logging/escape.js';
 import { ONCE, parseDelay, type Delay } from './delay.js';
 import { parseServerAddress, type ServerAddress } from './server-address.js';
 
@@ -61,7 +62,10 @@ export function parseMonitorArgs(argv: readonly string[]): MonitorArgs {
       if (value === undefined) return { kind: 'usage', problem: '--server needs HOST[:PORT]' };
       server = parseServerAddress(value);
       if (!server) {
-        return { kind: 'usage', problem: `--server wants HOST[:PORT], got \`${value}\`` };
+        return {
+          kind: 'usage',
+          problem: `--server wants HOST[:PORT], got \`${escapeLog(value)}\``,
+        };
       }
     } else if (arg === '--instance' || arg.startsWith('--instance=')) {
       instance = arg === '--instance' ? argv[++i] : arg.slice('--instance='.length);
@@ -83,10 +87,20 @@ export function parseMonitorArgs(argv: readonly string[]): MonitorArgs {
   if (confDir !== undefined && instance === undefined) {
     return { kind: 'usage', problem: '--conf-dir goes with --instance NAME' };
   }
-  // distccmon-text: more than one argument, or one strtod cannot read whole, is usage.
-  if (positional.length > 1) return { kind: 'usage' };
+  // distccmon-text: more than one argument, or one strtod cannot read whole,
+  // is usage (it says no more; we say which, in one line before the usage).
+  if (positional.length > 1) {
+    return { kind: 'usage', problem: `one DELAY at most, got ${positional.length} arguments` };
+  }
   const delay = positional.length === 0 ? ONCE : parseDelay(positional[0]!);
-  if (!delay) return { kind: 'usage' };
+  if (!delay) {
+    const arg = positional[0]!;
+    // No number starts with two dashes: `--bogus` is an option we lack.
+    const problem = /^--./.test(arg)
+      ? `no option \`${escapeLog(arg)}\``
+      : `DELAY must be a number of seconds, got \`${escapeLog(arg)}\``;
+    return { kind: 'usage', problem };
+  }
   return {
     kind: 'run',
     delay,

@@ -23,11 +23,16 @@ export const ROOT_GCC = 'i686-linux-gnu-gcc';
 /** The i686 instance's options (etc/conf.d/tsdistccd-i686's), with the test root. */
 export const I686_ARGS = ['--chroot', ROOT_DIR, '--personality', 'linux32', '--user', 'nobody'];
 
-/** Why the root can't be used here, or undefined when it is ready. */
+/**
+ * Why the root can't be used here, or undefined when it is ready. The first
+ * cause that nothing else would fix comes first: a kernel that runs no 32-bit
+ * code (then scripts/make-test-root.sh makes no root either, and root would
+ * not help), then not being root, then a root not made yet.
+ */
 export function ensureRoot(): string | undefined {
-  if (process.getuid?.() !== 0) return 'entering the i386 root needs root';
   const ia32 = spawnSync('bash', [`${ROOT}scripts/runs-ia32.sh`], { encoding: 'utf8' });
   if (ia32.status !== 0) return ia32.stdout.trim() || 'this kernel runs no 32-bit programs';
+  if (process.getuid?.() !== 0) return 'entering the i386 root needs root';
   // The mark scripts/make-test-root.sh checks too.
   if (!existsSync(`${ROOT_DIR}/usr/bin/pacman`))
     return `no i386 root at ${ROOT_DIR}: make it with scripts/make-test-root.sh (.ci/run does)`;

@@ -21,6 +21,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stopAgents } from '../helpers/agents.js';
 import type { ClientRun } from '../helpers/client.js';
 import { CLIENT_BIN } from '../helpers/paths.js';
 import { freePort, startDistccd, type RunningDaemon } from '../helpers/daemon.js';
@@ -61,6 +62,7 @@ before(async () => {
 after(async () => {
   await real?.stop();
   if (skip) return;
+  await stopAgents(...victimTmps);
   // Only processes of the account this file made (each attacker is also
   // killed by its handle): userdel refuses a user with processes left.
   try {
@@ -71,9 +73,12 @@ after(async () => {
   execFileSync('userdel', ['-r', attacker], { stdio: 'ignore' });
 });
 
+const victimTmps: string[] = [];
+
 /** A victim's world: TMPDIR mode 1777 as /tmp (the agent's directory goes there), its own DISTCC_DIR. */
 function victim(): { env: NodeJS.ProcessEnv; tmp: string; agentFile: string; distccDir: string } {
   const tmp = mkdtempSync(join(tmpdir(), 'tsdistcc-victim-tmp-'));
+  victimTmps.push(tmp);
   chmodSync(tmp, 0o1777);
   const distccDir = mkdtempSync(join(tmpdir(), 'tsdistcc-victim-dd-'));
   chmodSync(distccDir, 0o755); // as ~/.distcc usually is

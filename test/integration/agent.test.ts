@@ -18,6 +18,7 @@ import {
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stopAgents } from '../helpers/agents.js';
 import { runTsdistcc } from '../helpers/client.js';
 import { freePort, freshDistccDir, startDistccd, type RunningDaemon } from '../helpers/daemon.js';
 import { CLIENT_BIN, FIXTURE_BIN, ROOT } from '../helpers/paths.js';
@@ -37,11 +38,16 @@ before(async () => {
 
 after(async () => {
   await real?.stop();
+  // Any agent a test left (one retired or replaced is in no agent file).
+  await stopAgents(...runtimes);
 });
+
+const runtimes: string[] = [];
 
 /** A runtime directory of its own, so each test gets its own agent. */
 function runtime(): { env: NodeJS.ProcessEnv; agentFile: string } {
   const dir = mkdtempSync(join(tmpdir(), 'tsdistcc-rt-'));
+  runtimes.push(dir);
   return {
     env: { XDG_RUNTIME_DIR: dir, TSDISTCC_AGENT_IDLE: '60' },
     agentFile: join(dir, `tsdistcc-agent-${uid}`, 'agent'),

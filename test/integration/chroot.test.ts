@@ -8,7 +8,7 @@
 
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
   lstatSync,
@@ -37,16 +37,33 @@ import { parseReply, request } from '../helpers/wire.js';
 const source = Buffer.from('# 1 "x.c"\nint answer(int x) { return x * 42; }\n');
 const isRoot = process.getuid?.() === 0;
 const hasBwrap = existsSync('/usr/bin/bwrap');
-let noRoot: string | undefined = isRoot ? undefined : 'needs root';
+let noRoot: string | undefined;
 
 before(() => {
-  noRoot ??= ensureRoot();
+  // ensureRoot names a kernel without 32-bit code before a missing root privilege.
+  noRoot = ensureRoot();
   if (noRoot) return;
   installProbe();
 });
 
 const I386 = /^ELF 32-bit LSB relocatable, Intel 80386/;
 const X86_64 = /^ELF 64-bit LSB relocatable, x86-64/;
+
+test('the skip names the real cause: a kernel without 32-bit code before not being root', () => {
+  const probe = spawnSync('bash', [`${ROOT}scripts/runs-ia32.sh`], { encoding: 'utf8' });
+  const getuid = process.getuid;
+  process.getuid = () => 65534;
+  try {
+    const why = ensureRoot();
+    if (probe.status === 0) assert.equal(why, 'entering the i386 root needs root');
+    else {
+      assert.equal(why, probe.stdout.trim());
+      assert.match(why, /32-bit/);
+    }
+  } finally {
+    process.getuid = getuid;
+  }
+});
 
 /** What file(1) says of `path`. */
 function fileKind(path: string): string {

@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stopAgents } from '../helpers/agents.js';
 import { runTsdistcc } from '../helpers/client.js';
 import { freshDistccDir, startTsdistccd, type RunningDaemon } from '../helpers/daemon.js';
 import { CLIENT_BIN, FIXTURE_BIN, ROOT } from '../helpers/paths.js';
@@ -33,12 +34,7 @@ before(async () => {
 after(async () => {
   await a?.stop();
   await b?.stop();
-  try {
-    const file = join(runtime, `tsdistcc-agent-${process.getuid!()}`, 'agent');
-    process.kill(Number(readFileSync(file, 'utf8').split(' ')[2]), 'SIGTERM');
-  } catch {
-    /* no agent */
-  }
+  await stopAgents(runtime);
 });
 
 function startSlow(i: number, env: NodeJS.ProcessEnv): ChildProcess {

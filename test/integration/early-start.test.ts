@@ -177,15 +177,23 @@ test('--jobs 1: compilers started early wait for the slot before they get their 
         open(ts.port, split(1, ['argv-gcc', '-O2', '-c', 'e.c', '-o', 'e.o'], source)[0]),
       ),
     );
+    // Three command lines in, no source yet: one compiler (--jobs) starts
+    // early and waits; the other two are not started.
+    await until('a compiler started early', () => startedIn(tmp).length > 0);
     await new Promise((r) => setTimeout(r, 300));
+    assert.equal(startedIn(tmp).length, 1, 'compilers started while the sources were out');
     const tail = split(1, ['argv-gcc', '-O2', '-c', 'e.c', '-o', 'e.o'], source)[1];
     for (const c of heads) c.socket.write(tail);
+    const stdins: string[] = [];
     for (const c of heads) {
       const r = parseReply(await c.reply);
       assert.equal(r.status, 0, r.stderr.toString());
       assert.ok(r.object.equals(expected));
+      stdins.push(/ stdin=(\w+)/.exec(r.stderr.toString())?.[1] ?? 'none');
     }
-    // At most --jobs wait started early; the others go the usual way.
+    // At most --jobs waited started early (reading a FIFO); the others went
+    // the usual way, started once their source was in.
+    assert.deepEqual(stdins.sort(), ['fifo', 'other', 'other']);
     // The job line is written once the reply is out, maybe after the client has it.
     await until('three jobs logged', () => (ts.log().match(/COMPILE_OK/g) ?? []).length === 3);
     await until('job directories removed', () => jobDirs(tmp).length === 0);

@@ -27,6 +27,7 @@ import {
   startTsdistccd,
   type RunningDaemon,
 } from '../helpers/daemon.js';
+import { stopAgents } from '../helpers/agents.js';
 import { CLIENT_BIN, FIXTURE_BIN, ROOT } from '../helpers/paths.js';
 import { until } from '../helpers/wait.js';
 
@@ -101,17 +102,8 @@ before(() => {
   runtime = mkdtempSync(join(tmpdir(), 'tsdistcc-runtime-'));
   MODES[0]!.env = { XDG_RUNTIME_DIR: runtime, TSDISTCC_AGENT_IDLE: '120' };
 });
-after(() => {
-  try {
-    const pid = Number(
-      readFileSync(join(runtime, `tsdistcc-agent-${process.getuid!()}`, 'agent'), 'utf8').split(
-        ' ',
-      )[2],
-    );
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    /* no agent left */
-  }
+after(async () => {
+  await stopAgents(runtime);
 });
 
 for (const mode of MODES)
@@ -348,7 +340,7 @@ for (const mode of MODES)
         const masq = mkdtempSync(join(tmpdir(), 'masq-'));
         for (const name of ['gcc', 'cc', 'x86_64-linux-gnu-gcc'])
           symlinkSync(CLIENT_BIN, join(masq, name));
-        const env = { PATH: `${masq}:${process.env.PATH}` };
+        const env = { ...mode.env, PATH: `${masq}:${process.env.PATH}` };
         const before = (real.log().match(/COMPILE_OK/g) ?? []).length;
         const run = await runClient(
           'gcc',

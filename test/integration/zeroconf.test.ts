@@ -19,6 +19,7 @@ import {
   startTsdistccd,
   type RunningDaemon,
 } from '../helpers/daemon.js';
+import { stopAgents } from '../helpers/agents.js';
 import { CLIENT_BIN } from '../helpers/paths.js';
 import { ROOT_DIR, ensureRoot } from '../helpers/root.js';
 import { until } from '../helpers/wait.js';
@@ -314,12 +315,15 @@ test(
 test(
   '+zeroconf writes the hosts file distcc would and compiles on the advertised daemon',
   { skip },
-  async () => {
+  async (t) => {
     const distccDir = freshDistccDir();
     const work = openTempDir('tsdistcc-zeroconf-work-');
+    // The client's agent lives in `work` and is stopped with the test.
+    t.after(() => stopAgents(work));
     writeFileSync(join(work, 'hello.c'), 'int hello(void) { return 42; }\n');
     const env = {
       ...nsEnv(),
+      XDG_RUNTIME_DIR: work,
       DISTCC_DIR: distccDir,
       DISTCC_HOSTS: '+zeroconf',
       DISTCC_VERBOSE: '1',

@@ -89,16 +89,28 @@ after(() => {
   for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
 });
 
-test('usage errors: the same exit code, and distccmon-text usage text first', async (t) => {
+test('usage errors: the same exit code; one line saying what was wrong, then distccmon-text usage text', async (t) => {
   if (noMonText) return t.skip(noMonText);
   const env = envWith({ DISTCC_DIR: freshDir() });
-  const cases = [['1', '2'], ['abc'], ['1x'], ['-'], ['--'], ['1 '], ['e'], ['0x'], [' ']];
-  await fewAtATime(cases, async (args) => {
+  const cases: [string[], string][] = [
+    [['1', '2'], 'one DELAY at most, got 2 arguments'],
+    [['abc'], 'DELAY must be a number of seconds, got `abc`'],
+    [['1x'], 'DELAY must be a number of seconds, got `1x`'],
+    [['-'], 'DELAY must be a number of seconds, got `-`'],
+    [['--'], 'DELAY must be a number of seconds, got `--`'],
+    [['--bogus'], 'no option `--bogus`'],
+    [['1 '], 'DELAY must be a number of seconds, got `1 `'],
+    [['e'], 'DELAY must be a number of seconds, got `e`'],
+    [['0x'], 'DELAY must be a number of seconds, got `0x`'],
+    [[' '], 'DELAY must be a number of seconds, got ` `'],
+    [['\x1b[2J'], 'DELAY must be a number of seconds, got `\\x1b[2J`'],
+  ];
+  await fewAtATime(cases, async ([args, problem]) => {
     const [theirs, mine] = await Promise.all([monText(args, env), ours(args, env)]);
     assert.equal(theirs.code, 1, `distccmon-text ${JSON.stringify(args)}`);
     assert.equal(mine.code, theirs.code, JSON.stringify(args));
     assert.equal(mine.stdout, '');
-    const expected = theirs.stderr.replace(/distccmon-text/g, 'tsdistccmon');
+    const expected = `tsdistccmon: ${problem}\n${theirs.stderr.replace(/distccmon-text/g, 'tsdistccmon')}`;
     assert.ok(
       mine.stderr.startsWith(expected),
       `${JSON.stringify(args)}:\n${mine.stderr}\n---\n${expected}`,
