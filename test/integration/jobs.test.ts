@@ -222,7 +222,7 @@ function launcherOf(daemonPid: number, sandboxed: boolean, compiler: number): nu
       execFileSync('pgrep', ['-P', String(daemonPid), 'perl'], { encoding: 'utf8' }).trim(),
     );
   }
-  for (let pid = compiler; pid > 1; ) {
+  for (let pid = compiler; pid > 1;) {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const nspid = /^NSpid:\s+(.*)$/m.exec(status)?.[1]?.split(/\s+/) ?? [];
     if (/^Name:\s+perl$/m.test(status) && nspid.length === 2 && nspid[1] === '1') return pid;
