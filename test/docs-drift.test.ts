@@ -104,7 +104,14 @@ test('man/tsdistccmon.1 documents exactly the options of tsdistccmon --help', ()
       .filter((l) => /^ {2}--/.test(l))
       .map((l) => optionNames(l.trim().split(/\s/)[0]!)[0]!),
   );
-  assert.deepEqual([...options].sort(), ['--help', '--json', '--server', '--version']);
+  assert.deepEqual([...options].sort(), [
+    '--conf-dir',
+    '--help',
+    '--instance',
+    '--json',
+    '--server',
+    '--version',
+  ]);
   const page = readFileSync(`${ROOT}man/tsdistccmon.1`, 'utf8');
   assert.deepEqual(compare(options, manOptions(page)), { missing: [], extra: [] });
 });
