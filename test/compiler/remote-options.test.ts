@@ -4,6 +4,7 @@
 // pump mode; and what real builds send (makepkg's flags, gcc and clang, C
 // and C++; the Linux 6.1 build's captured command lines).
 
+import { makepkgFlags } from '../helpers/makepkg-flags.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -296,24 +297,8 @@ test('the reasons say what an option would do', () => {
   assert.ok(long.length < 300, 'a long argument is cut short in the reason');
 });
 
-const MAKEPKG_CFLAGS = [
-  '-march=x86-64',
-  '-mtune=generic',
-  '-O2',
-  '-pipe',
-  '-fno-plt',
-  '-fexceptions',
-  '-Wp,-D_FORTIFY_SOURCE=3',
-  '-Wformat',
-  '-Werror=format-security',
-  '-fstack-clash-protection',
-  '-fcf-protection',
-  '-fno-omit-frame-pointer',
-  '-mno-omit-leaf-frame-pointer',
-  '-g',
-  '-ffile-prefix-map=/build/x/src=/usr/src/debug/x',
-];
-const MAKEPKG_CXXFLAGS = [...MAKEPKG_CFLAGS, '-Wp,-D_GLIBCXX_ASSERTIONS'];
+const MAKEPKG_CFLAGS = makepkgFlags('/build/x/src', false);
+const MAKEPKG_CXXFLAGS = makepkgFlags('/build/x/src', true);
 
 /** Accepted in both modes. */
 const ACCEPTED: string[][] = [

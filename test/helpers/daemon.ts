@@ -2,6 +2,7 @@
 // reads its log from stderr.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtempSync, chmodSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -168,4 +169,18 @@ export async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** Two free loopback ports in a row: an instance's port and the stats port after it. */
+export async function freePortPair(): Promise<number> {
+  for (;;) {
+    const p = await freePort();
+    if (p >= 65535) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(p + 1, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) return p;
+  }
 }

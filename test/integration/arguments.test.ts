@@ -8,6 +8,7 @@
 // layer on its own, not the sandbox that would also hide /tmp.
 // Needs: gcc, g++, Debian's distcc (its /usr/lib/distcc whitelist), python3-lzo; clang.
 
+import { makepkgFlags } from '../helpers/makepkg-flags.js';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -210,28 +211,6 @@ test('pump -MF PATH and -Wp,-MD,PATH write only in the job: the .d comes back', 
     await never(out);
   }
 });
-
-// makepkg.conf's defaults (Arch), with the build directory mapped as makepkg does.
-function makepkgFlags(dir: string, cxx: boolean): string[] {
-  return [
-    '-march=x86-64',
-    '-mtune=generic',
-    '-O2',
-    '-pipe',
-    '-fno-plt',
-    '-fexceptions',
-    '-Wp,-D_FORTIFY_SOURCE=3',
-    '-Wformat',
-    '-Werror=format-security',
-    '-fstack-clash-protection',
-    '-fcf-protection',
-    '-fno-omit-frame-pointer',
-    '-mno-omit-leaf-frame-pointer',
-    '-g',
-    `-ffile-prefix-map=${dir}=/usr/src/debug/x`,
-    ...(cxx ? ['-Wp,-D_GLIBCXX_ASSERTIONS'] : []),
-  ];
-}
 
 const C_SOURCE = `#include <stdio.h>
 #include <string.h>

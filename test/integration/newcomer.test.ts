@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTsdistcc } from '../helpers/client.js';
-import { freePort, startTsdistccd, type RunningDaemon } from '../helpers/daemon.js';
+import { freePortPair, startTsdistccd, type RunningDaemon } from '../helpers/daemon.js';
 import { DAEMON_BIN, ROOT } from '../helpers/paths.js';
 
 const MONITOR_BIN = `${ROOT}build/src/bin/tsdistccmon.js`;
@@ -21,21 +21,6 @@ function monitor(args: string[]): Promise<{ code: number; stdout: string; stderr
       resolve({ code, stdout, stderr });
     });
   });
-}
-
-/** Two free loopback ports in a row: an instance's port and the stats port after it. */
-async function freePortPair(): Promise<number> {
-  const net = await import('node:net');
-  for (;;) {
-    const p = await freePort();
-    if (p >= 65535) continue;
-    const free = await new Promise<boolean>((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => resolve(false));
-      s.listen(p + 1, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (free) return p;
-  }
 }
 
 /**
@@ -91,6 +76,8 @@ test('a DISTCC_DIR that does not exist: one message saying so, the job compiled 
     work,
     {
       DISTCC_DIR: missing,
+      // The plain client: no resident agent left behind by this test.
+      TSDISTCC_AGENT: '0',
       DISTCC_FALLBACK: '1',
     },
   );
@@ -114,6 +101,8 @@ test('a DISTCC_DIR that does not exist: one message saying so, the job compiled 
     work,
     {
       DISTCC_DIR: missing,
+      // The plain client: no resident agent left behind by this test.
+      TSDISTCC_AGENT: '0',
     },
   );
   assert.equal(strict.code, 107, strict.stderr);

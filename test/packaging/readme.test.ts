@@ -13,7 +13,7 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../helpers/daemon.js';
+import { freePortPair } from '../helpers/daemon.js';
 import { ROOT } from '../helpers/paths.js';
 
 const README = readFileSync(`${ROOT}README.md`, 'utf8');
@@ -21,21 +21,6 @@ const README = readFileSync(`${ROOT}README.md`, 'utf8');
 /** The README's fenced sh blocks, in order. */
 function shBlocks(): string[] {
   return [...README.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
-}
-
-/** A free port whose next port is free too (the stats port). */
-async function freePortPair(): Promise<number> {
-  const net = await import('node:net');
-  for (;;) {
-    const p = await freePort();
-    if (p >= 65535) continue;
-    const free = await new Promise<boolean>((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => resolve(false));
-      s.listen(p + 1, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (free) return p;
-  }
 }
 
 test('the README says what `npm start` runs', () => {
