@@ -22,8 +22,8 @@ export type Confinement = Readonly<{
 type Syscalls = Readonly<{
   personality: number;
   mknodat: number;
-  /** unshare, setns, mount, mount_setattr, prctl: the sandbox's; absent where not known. */
-  sandbox?: readonly [number, number, number, number, number];
+  /** unshare, setns, mount, mount_setattr, prctl, exit_group: the sandbox's; absent where not known. */
+  sandbox?: readonly [number, number, number, number, number, number];
 }>;
 
 /**
@@ -36,14 +36,14 @@ type Syscalls = Readonly<{
  * headers where a test can (personality.test.ts).
  */
 const SYSCALLS: Readonly<Partial<Record<string, Syscalls>>> = {
-  x64: { personality: 135, mknodat: 259, sandbox: [272, 308, 165, 442, 157] },
-  ia32: { personality: 136, mknodat: 297, sandbox: [310, 346, 21, 442, 172] },
+  x64: { personality: 135, mknodat: 259, sandbox: [272, 308, 165, 442, 157, 231] },
+  ia32: { personality: 136, mknodat: 297, sandbox: [310, 346, 21, 442, 172, 252] },
   arm: { personality: 136, mknodat: 324 },
   ppc64: { personality: 136, mknodat: 288 },
   s390x: { personality: 136, mknodat: 290 },
-  arm64: { personality: 92, mknodat: 33, sandbox: [97, 268, 40, 442, 167] },
-  riscv64: { personality: 92, mknodat: 33, sandbox: [97, 268, 40, 442, 167] },
-  loong64: { personality: 92, mknodat: 33, sandbox: [97, 268, 40, 442, 167] },
+  arm64: { personality: 92, mknodat: 33, sandbox: [97, 268, 40, 442, 167, 94] },
+  riscv64: { personality: 92, mknodat: 33, sandbox: [97, 268, 40, 442, 167, 94] },
+  loong64: { personality: 92, mknodat: 33, sandbox: [97, 268, 40, 442, 167, 94] },
 };
 
 /** The number, or undefined where it is not known (--personality is then refused). */
@@ -56,7 +56,7 @@ export function mknodatSyscall(arch: string = process.arch): number | undefined 
   return SYSCALLS[arch]?.mknodat;
 }
 
-/** unshare, setns, mount, mount_setattr and prctl, or undefined where they are not known. */
+/** unshare, setns, mount, mount_setattr, prctl and exit_group, or undefined where they are not known. */
 export function sandboxSyscalls(arch: string = process.arch): readonly number[] | undefined {
   return SYSCALLS[arch]?.sandbox;
 }

@@ -39,9 +39,9 @@ for (const [arch, header] of HEADERS) {
     if (expected === undefined) return t.skip(`${header} is not installed`);
     assert.equal(mknodatSyscall(arch), expected);
   });
-  test(`the sandbox's unshare, setns, mount, mount_setattr and prctl on ${arch} are the numbers ${header} gives`, (t) => {
-    const expected = ['unshare', 'setns', 'mount', 'mount_setattr', 'prctl'].map((n) =>
-      fromHeader(header, n),
+  test(`the sandbox's unshare, setns, mount, mount_setattr, prctl and exit_group on ${arch} are the numbers ${header} gives`, (t) => {
+    const expected = ['unshare', 'setns', 'mount', 'mount_setattr', 'prctl', 'exit_group'].map(
+      (n) => fromHeader(header, n),
     );
     if (expected.includes(undefined)) return t.skip(`${header} is not installed`);
     assert.deepEqual(sandboxSyscalls(arch), expected);
