@@ -35,6 +35,8 @@ tsdistcc is free software under the GNU General Public License, version 2 or lat
 `;
 }
 
+/** Whether the daemon got as far as serving (a start that failed did not). */
+let serving = false;
 /** Datagrams (syslog, sd_notify) go through one helper process. */
 let datagrams: DatagramSender | undefined;
 /** Read when this module loads, before root is dropped: what a SIGHUP re-read checks --chroot by. */
@@ -229,9 +231,20 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     return await runDaemon(config, cli, logger, env);
   } catch (err) {
     const e = err instanceof TsdistccError ? err : undefined;
-    const message = e ? e.message : `internal error: ${(err as Error).stack ?? String(err)}`;
+    const what = e ? e.message : `internal error: ${(err as Error).stack ?? String(err)}`;
+    // Several instances share a machine: say which one could not start.
+    const message =
+      config.instance !== undefined
+        ? `instance ${config.instance}${config.configFile !== undefined ? ` (${config.configFile})` : ''}: ${what}`
+        : what;
     logger.critical(message);
     logger.flush();
+    // A log file this start created goes again: made as root, it would stay
+    // root's, and the next start (which only chowns a file it creates) would
+    // keep it so, unreopenable by --user after rotation. Not opening it after
+    // the bind instead: what start-up says before the bind belongs in it.
+    // The message itself is on standard error (below, or the log is stderr).
+    if (config.mode !== 'inetd' && !serving) logger.removeCreated();
     if (!config.logStderr) process.stderr.write(`tsdistccd: ${message}\n`);
     reportToParent({ exitCode: e?.exitCode ?? ExitCode.GENERAL, message });
     return e?.exitCode ?? ExitCode.GENERAL;
@@ -335,6 +348,7 @@ async function runDaemon(
   // Otherwise started only now, so that it and its compilers run as the user.
   ctx.launcher?.warm();
   zeroconf?.start();
+  serving = true;
   const where = daemon.listener.address();
   logger.notice(
     `listening on ${where.address}:${where.port}${passed.jobs !== undefined ? ' (socket from systemd)' : ''}${daemon.statsServer ? `, stats on port ${(daemon.statsServer.address() as { port: number }).port}` : ''}; jobs ${config.jobs}, queue ${config.queueLimit}${account ? `, user ${account.name}` : ''}, sandbox ${runner.kind}`,
@@ -352,7 +366,8 @@ async function runDaemon(
     const finish = () => {
       clearInterval(statusTimer);
       void notifier.stop();
-      if (config.pidFile !== undefined) removePidFile(config.pidFile);
+      const left = config.pidFile !== undefined ? removePidFile(config.pidFile) : undefined;
+      if (left !== undefined) logger.warning(left);
       logger.notice('stopped');
       logger.flush();
       resolve(0);

@@ -22,7 +22,7 @@
 // people read (`tail`, `jq -r .msg`, a log viewer), and JSON.parse of a
 // forged name would otherwise hand it back with its newline and ESC intact.
 
-import { closeSync, fchownSync } from 'node:fs';
+import { closeSync, fchownSync, fstatSync, lstatSync, unlinkSync } from 'node:fs';
 import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
 import { escapeField, escapeLog } from './escape.js';
 import { openNoFollow } from '../system/open-nofollow.js';
@@ -60,6 +60,11 @@ export type Logger = Readonly<
      * this daemon created it; returns whether it did.
      */
     giveTo: (uid: number, gid: number) => boolean;
+    /**
+     * Unlinks the current log file if this daemon created it and the name is
+     * still that file (a start that failed); returns its path if it did.
+     */
+    removeCreated: () => string | undefined;
     flush: () => void;
   }
 >;
@@ -253,6 +258,20 @@ export async function createLogger(opts: LoggerOptions): Promise<Logger> {
       if (sink?.created !== true || sink.fd === undefined) return false;
       fchownSync(sink.fd, uid, gid);
       return true;
+    },
+    removeCreated: () => {
+      const file = typeof sink?.file === 'string' ? sink.file : undefined;
+      if (sink?.created !== true || sink.fd === undefined || file === undefined) return undefined;
+      try {
+        sink.flushSync?.();
+        const open = fstatSync(sink.fd);
+        const named = lstatSync(file);
+        if (open.dev !== named.dev || open.ino !== named.ino) return undefined;
+        unlinkSync(file);
+        return file;
+      } catch {
+        return undefined;
+      }
     },
     flush: () => sink?.flushSync?.(),
   });

@@ -114,6 +114,9 @@ export async function startListener(ctx: ServerContext, fd?: number): Promise<Li
     });
     active.add(done);
   });
+  await listen(ctx.config.listen, ctx.config.port, server, 'compile jobs', fd);
+  // Only once it listens: a failed bind is listen()'s BindError, said once
+  // (critical, by the caller), not also here as a listener error.
   // Out of file descriptors, Node cannot accept: the kernel's queue holds the
   // clients until it can. Say so once a second, not once per attempt.
   let lastFdWarning = 0;
@@ -130,7 +133,6 @@ export async function startListener(ctx: ServerContext, fd?: number): Promise<Li
     }
     logger.error(`listener error: ${err.message}`);
   });
-  await listen(ctx.config.listen, ctx.config.port, server, 'compile jobs', fd);
   return Object.freeze({
     server,
     active,

@@ -186,6 +186,39 @@ test('exit 102 when the port is taken', async () => {
   }
 });
 
+test('a named instance on a taken port (issue 21 item 8): its name and conf.d file in the one critical line, exit 102, no log file left from the failed start', async () => {
+  const dir = openTempDir('tsdistcc-busy-');
+  const { port, blocker } = await blockedPort();
+  writeFileSync(
+    join(dir, 'tsdistccd-busy'),
+    `DISTCC_ARGS="--listen 127.0.0.1 --port ${port} --allow 127.0.0.1"\n`,
+  );
+  const instance = ['--no-detach', '--conf-dir', dir, '--instance', 'busy', ...WHITELIST];
+  const said = `instance busy \\(${dir}/tsdistccd-busy\\): cannot listen for compile jobs on 127\\.0\\.0\\.1:${port}: EADDRINUSE`;
+  try {
+    const r = await runDaemon([...instance, '--log-stderr']);
+    assert.equal(r.code, 102, r.stderr);
+    assert.match(r.stderr, new RegExp(`critical: ${said}`));
+    // Said once: not also as a listener error.
+    assert.deepEqual(r.stderr.split('\n').filter((l) => /EADDRINUSE/.test(l)).length, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /listener error/);
+
+    const log = join(dir, 'busy.log');
+    const f = await runDaemon([...instance, '--log-file', log]);
+    assert.equal(f.code, 102, f.stderr);
+    assert.match(f.stderr, new RegExp(`^tsdistccd: ${said}$`, 'm'));
+    assert.equal(existsSync(log), false, 'the log file this failed start made is gone');
+
+    // One that was there before stays, with the failure in it.
+    writeFileSync(log, 'an older line\n');
+    const kept = await runDaemon([...instance, '--log-file', log]);
+    assert.equal(kept.code, 102, kept.stderr);
+    assert.match(readFileSync(log, 'utf8'), new RegExp(`^an older line\n[^]*critical: ${said}`));
+  } finally {
+    blocker.close();
+  }
+});
+
 test('SIGTERM lets the running job finish, removes the pid file and exits 0', async () => {
   const dir = openTempDir('tsdistcc-run-');
   const pidFile = join(dir, 'tsdistccd.pid');

@@ -239,3 +239,48 @@ test('SIGHUP when the log file cannot be reopened (its directory is root’s, th
     assert.equal(await exited, 0, stderr);
   }
 });
+
+test('--user and a pid file in a directory only root may write (as /run): at SIGTERM it cannot be removed, and the daemon says so and empties it (issue 21 item 2)', async (t) => {
+  if (!isRoot) return t.skip('needs root (to drop to nobody)');
+  const dir = openTempDir('tsdistcc-startfiles-');
+  const run = join(dir, 'run');
+  mkdirSync(run);
+  chmodSync(run, 0o755);
+  const pidFile = join(run, 'tsdistccd.pid');
+  const log = join(dir, 'x.log');
+  const child = spawn(
+    process.execPath,
+    [
+      DAEMON_BIN,
+      ...localDaemonArgs('0'),
+      ...WHITELIST,
+      ...USER,
+      '--log-file',
+      log,
+      '--pid-file',
+      pidFile,
+    ],
+    { env: ENV, stdio: 'ignore' },
+  );
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  try {
+    await until(
+      'listening',
+      () => existsSync(log) && /listening on/.test(readFileSync(log, 'utf8')),
+    );
+    assert.equal(readFileSync(pidFile, 'utf8'), `${child.pid}\n`);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0);
+  const text = readFileSync(log, 'utf8');
+  assert.match(
+    text,
+    new RegExp(
+      `warning: cannot remove the pid file ${pidFile}: EACCES .*put --pid-file in a directory that account owns.*; emptied it instead`,
+    ),
+  );
+  assert.match(text, /warning: cannot remove the pid file[^]*notice: stopped/);
+  // No stale pid for a tool to signal: the file is there (not ours to unlink), empty.
+  assert.equal(readFileSync(pidFile, 'utf8'), '');
+});

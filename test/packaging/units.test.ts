@@ -167,3 +167,36 @@ test('the OpenRC script is valid sh and is multiplexed by its service name', () 
   assert.match(text, /^pidfile="\/run\/\$\{RC_SVCNAME\}\.pid"$/m);
   assert.match(text, /^supervisor="supervise-daemon"$/m);
 });
+
+test('no packaged setup gives tsdistccd a --pid-file: systemd tracks its main pid, OpenRC’s pidfile is supervise-daemon’s own (issue 21 item 2)', () => {
+  // A pid file the daemon writes as root in /run would outlive it: after
+  // switching to --user it may not unlink it there (tsdistccd(8), --pid-file).
+  const files = [
+    ...[
+      'tsdistccd.service',
+      'tsdistccd@.service',
+      'tsdistccd.socket',
+      'tsdistccd@.socket',
+      'tsdistccd@i686.service.d/chroot.conf',
+      'tsdistccd@i686.socket.d/port.conf',
+    ].map((f) => `${UNITS}/${f}`),
+    OPENRC,
+    `${ROOT}etc/conf.d/tsdistccd`,
+    `${ROOT}etc/conf.d/tsdistccd-i686`,
+  ];
+  for (const f of files) {
+    const lines = readFileSync(f, 'utf8')
+      .split('\n')
+      .filter((l) => !l.startsWith('#'));
+    for (const l of lines) {
+      assert.doesNotMatch(l, /(^|[\s"])(--pid-file|-P)([\s="]|$)/, `${f}: ${l}`);
+    }
+  }
+  for (const f of ['tsdistccd.service', 'tsdistccd@.service']) {
+    assert.doesNotMatch(read(f), /^PIDFile=/m, f);
+  }
+  // OpenRC: the pidfile is supervise-daemon's, not passed on to the daemon.
+  const openrc = readFileSync(OPENRC, 'utf8');
+  assert.match(openrc, /^pidfile="\/run\/\$\{RC_SVCNAME\}\.pid"$/m);
+  assert.doesNotMatch(/^command_args="(.*)"$/m.exec(openrc)![1]!, /pid/);
+});
