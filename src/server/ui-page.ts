@@ -29,9 +29,9 @@ h2 { font-size: 14px; margin: 0 0 8px; text-transform: uppercase; letter-spacing
 #live.ok { color: var(--run); } #live.down { color: #c62828; }
 main { padding: 16px 20px; display: grid; gap: 16px; max-width: 1200px; }
 section { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 12px 14px; }
-#tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(128px, 1fr)); gap: 12px; }
-.tile { min-width: 0; }
-.tile .v, .tile .k { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+/* Each tile as wide as its text (one line each), as many to a row as fit. */
+#tiles { display: flex; flex-wrap: wrap; gap: 12px 20px; }
+.tile { flex: 1 0 auto; min-width: 100px; white-space: nowrap; }
 .tile .v { font-size: 22px; font-weight: 600; } .tile .k { color: var(--muted); font-size: 12px; }
 table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; }

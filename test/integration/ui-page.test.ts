@@ -55,12 +55,12 @@ let bin: string;
 let slow: Promise<ClientRun>[] = [];
 
 // gcc itself, except that while the gate file exists a compile (the daemon's,
-// not the client's -E) waits for it to go (or 30 s, so a failed test does not
+// not the client's -E) waits for it to go (or 60 s, so a failed test does not
 // hang a job).
 const GATE_CC = `#!/bin/sh
 case " $* " in *" -E "*) exec gcc "$@";; esac
 i=0
-while [ -e "$UI_GATE" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+while [ -e "$UI_GATE" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
 exec gcc "$@"
 `;
 
@@ -125,7 +125,9 @@ before(async () => {
     { DISTCCD_PATH: `${bin}:/usr/bin:/bin`, UI_GATE: gate },
   );
   for (let i = 0; i < FAST_JOBS; i++) {
-    writeFileSync(join(work, `fast${i}.c`), `int fast${i}(int x) { return x * ${i + 3}; }\n`);
+    // The first object is big: "sent" is some hundred KiB, a long value.
+    const big = i === 0 ? 'const char big[300000] = { 1 };\n' : '';
+    writeFileSync(join(work, `fast${i}.c`), `${big}int fast${i}(int x) { return x * ${i + 3}; }\n`);
     const r = await compile(`fast${i}`);
     assert.equal(r.code, 0, r.stderr);
     await execFileP('gcc', ['-c', `fast${i}.c`, '-o', `local${i}.o`], { cwd: work });
