@@ -156,6 +156,13 @@ before(async () => {
 after(async () => {
   if (gate) rmSync(gate, { force: true });
   for (const r of await Promise.all(slow)) assert.equal(r.code, 0, r.stderr);
+  for (const name of slow.length ? ['slow1', 'slow2'] : []) {
+    await execFileP('gcc', ['-c', `${name}.c`, '-o', `${name}-local.o`], { cwd: work });
+    assert.ok(
+      readFileSync(join(work, `${name}.o`)).equals(readFileSync(join(work, `${name}-local.o`))),
+      `${name}.o differs from a local compile`,
+    );
+  }
   await daemon?.stop();
 });
 
