@@ -29,7 +29,9 @@ h2 { font-size: 14px; margin: 0 0 8px; text-transform: uppercase; letter-spacing
 #live.ok { color: var(--run); } #live.down { color: #c62828; }
 main { padding: 16px 20px; display: grid; gap: 16px; max-width: 1200px; }
 section { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 12px 14px; }
-#tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(110px, 1fr)); gap: 12px; }
+/* Each tile as wide as its text (one line each), as many to a row as fit. */
+#tiles { display: flex; flex-wrap: wrap; gap: 12px 20px; }
+.tile { flex: 1 0 auto; min-width: 100px; white-space: nowrap; }
 .tile .v { font-size: 22px; font-weight: 600; } .tile .k { color: var(--muted); font-size: 12px; }
 table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; }
@@ -40,7 +42,6 @@ tr.idle td { color: var(--idle); }
   text-align: center; color: #fff; background: var(--idle); }
 .phase.compile { background: var(--run); } .phase.queued { background: var(--queue); }
 .phase.receive, .phase.send { background: var(--rate); }
-.bar { height: 4px; background: var(--run); border-radius: 2px; margin-top: 2px; }
 .legend { display: flex; gap: 14px; font-size: 12px; color: var(--muted); margin-bottom: 4px; }
 .legend i { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; }
 canvas { width: 100%; height: 160px; display: block; }
@@ -90,7 +91,13 @@ function tile(k, v) {
   t.append(el('div', 'v', v), el('div', 'k', k));
   return t;
 }
-function jobRow(j, slot, longest) {
+// How long a job has been in its phase, said as what it is doing.
+var DOING = { receive: 'receiving', queued: 'waited', send: 'sending' };
+function timeCell(j) {
+  var doing = DOING[j.phase];
+  return el('td', 'elapsed', (doing ? doing + ' ' : '') + secs(j.phaseElapsed));
+}
+function jobRow(j, slot) {
   var tr = el('tr', j ? '' : 'idle');
   tr.dataset.slot = String(slot);
   tr.append(el('td', 'slot', slot));
@@ -103,11 +110,9 @@ function jobRow(j, slot, longest) {
   tr.dataset.jobId = String(j.id);
   tr.dataset.input = shown(j.input, '');
   var ph = el('td'); ph.append(el('span', 'phase ' + shown(j.phase, ''), shown(j.phase, '?')));
-  var elapsed = el('td', 'elapsed', secs(j.elapsed));
-  var bar = el('div', 'bar'); bar.style.width = Math.max(2, 100 * j.elapsed / longest) + '%';
-  elapsed.append(bar);
   tr.append(ph, el('td', 'input', shown(j.input || null, '?')),
-    el('td', 'compiler', shown(j.compiler || null, '?')), el('td', 'client', who(j)), elapsed);
+    el('td', 'compiler', shown(j.compiler || null, '?')), el('td', 'client', who(j)),
+    el('td', 'elapsed', secs(j.phaseElapsed)));
   return tr;
 }
 function waitRow(j) {
@@ -117,16 +122,20 @@ function waitRow(j) {
   tr.dataset.input = shown(j.input, '');
   var ph = el('td'); ph.append(el('span', 'phase ' + shown(j.phase, ''), shown(j.phase, '?')));
   tr.append(ph, el('td', 'input', shown(j.input || null, '?')),
-    el('td', 'compiler', shown(j.compiler || null, '?')), el('td', 'client', who(j)),
-    el('td', 'elapsed', secs(j.elapsed)));
+    el('td', 'compiler', shown(j.compiler || null, '?')), el('td', 'client', who(j)), timeCell(j));
   return tr;
 }
+// Jobs answered in the minute up to sample i (or since the first sample, if
+// that is less than a minute before): a count of jobs, never extrapolated, so
+// six jobs in two seconds are 6, not 180 a minute.
+function lastMinute(s, i) {
+  var k = i;
+  while (k > 0 && s[i].t - s[k - 1].t <= 60000) k--;
+  return s[i].answered - s[k].answered;
+}
 function rate() {
-  if (!history || history.samples.length < 2) return 0;
-  var s = history.samples, last = s[s.length - 1], first = s[0];
-  for (var i = s.length - 1; i >= 0 && last.t - s[i].t <= 60000; i--) first = s[i];
-  var dt = last.t - first.t;
-  return dt > 0 ? (last.answered - first.answered) * 60000 / dt : 0;
+  var s = history ? history.samples : [];
+  return s.length ? lastMinute(s, s.length - 1) : 0;
 }
 function renderJobs() {
   var d = jobs, t = d.totals;
@@ -137,22 +146,21 @@ function renderJobs() {
   $('tiles').replaceChildren(
     tile('running / slots', d.running + ' / ' + d.server.slots),
     tile('queued (limit ' + d.server.queueLimit + ')', d.queued),
-    tile('jobs / minute', rate().toFixed(1)),
+    tile('jobs last minute', rate()),
     tile('compiled', t.COMPILE_OK),
     tile('failed', failed),
     tile('refused or dropped', refused),
     tile('received', size(t.bytesIn)),
     tile('sent', size(t.bytesOut)),
     tile('memory (RSS)', size(d.server.rss)));
-  var bySlot = {}, waiting = [], longest = 1, top = d.server.slots - 1;
+  var bySlot = {}, waiting = [], top = d.server.slots - 1;
   d.jobs.forEach(function (j) {
     if (j.slot === null) { waiting.push(j); return; }
     bySlot[j.slot] = j;
-    longest = Math.max(longest, j.elapsed);
     top = Math.max(top, j.slot);
   });
   var rows = [];
-  for (var s = 0; s <= top; s++) rows.push(jobRow(bySlot[s], s, longest));
+  for (var s = 0; s <= top; s++) rows.push(jobRow(bySlot[s], s));
   $('slots').replaceChildren.apply($('slots'), rows);
   $('waiting').replaceChildren.apply($('waiting'), waiting.map(waitRow));
   $('nowait').hidden = waiting.length > 0;
@@ -174,10 +182,13 @@ function drawChart(canvas, series) {
   var end = samples.length ? samples[samples.length - 1].t : Date.now(), start = end - WINDOW_MS;
   var max = 0;
   series.forEach(function (s) { s.points.forEach(function (p) { max = Math.max(max, p[1]); }); });
-  var step = niceStep(max / 4);
+  var dataMax = max, step = niceStep(max / 4);
   max = 4 * step;
   g.font = '11px system-ui, sans-serif'; g.fillStyle = css('--muted'); g.strokeStyle = css('--line');
   g.lineWidth = 1; g.textAlign = 'right'; g.textBaseline = 'middle';
+  // The axis, for whoever reads the page without seeing the canvas (and tests).
+  canvas.dataset.dataMax = String(Math.round(dataMax * 100) / 100);
+  canvas.dataset.ticks = [0, 1, 2, 3, 4].map(function (i) { return step * i; }).join(' ');
   for (var i = 0; i <= 4; i++) {
     var gy = Math.round(T + ph - ph * i / 4) + 0.5;
     g.beginPath(); g.moveTo(L, gy); g.lineTo(L + pw, gy); g.stroke();
@@ -209,9 +220,7 @@ function renderHistory() {
   for (var i = 0; i < s.length; i++) {
     running.push([s[i].t, s[i].running]);
     queued.push([s[i].t, s[i].queued]);
-    if (i > 0 && s[i].t > s[i - 1].t) {
-      perMin.push([s[i].t, (s[i].answered - s[i - 1].answered) * 60000 / (s[i].t - s[i - 1].t)]);
-    }
+    perMin.push([s[i].t, lastMinute(s, i)]);
   }
   drawChart($('rate'), [{ points: perMin, color: css('--rate'), fill: true }]);
   drawChart($('load'), [
@@ -229,7 +238,9 @@ async function pollJobs() {
   setTimeout(pollJobs, 1000);
 }
 async function pollHistory() {
-  try { history = await getJson(base + 'history'); renderHistory(); } catch (e) { /* pollJobs says so */ }
+  try {
+    history = await getJson(base + 'history'); renderHistory(); if (jobs) renderJobs();
+  } catch (e) { /* pollJobs says so */ }
   setTimeout(pollHistory, 5000);
 }
 $('host').textContent = location.host;
@@ -245,13 +256,13 @@ const BODY = `
 <main>
 <section><div id="tiles"></div></section>
 <section><h2>Compile slots</h2>
-<table><thead><tr><th>slot</th><th>phase</th><th>input</th><th>compiler</th><th>client</th><th>elapsed</th></tr></thead>
+<table><thead><tr><th>slot</th><th>phase</th><th>input</th><th>compiler</th><th>client</th><th title="how long the job has held its slot">compile time</th></tr></thead>
 <tbody id="slots"></tbody></table></section>
 <section><h2>Receiving, queued, sending</h2>
-<table><thead><tr><th>phase</th><th>input</th><th>compiler</th><th>client</th><th>elapsed</th></tr></thead>
+<table><thead><tr><th>phase</th><th>input</th><th>compiler</th><th>client</th><th title="how long the job has been in its phase">time</th></tr></thead>
 <tbody id="waiting"></tbody></table><p id="nowait" class="empty">none</p></section>
 <section><h2>Throughput, last 10 minutes</h2>
-<div class="legend"><span><i class="sw-rate"></i>jobs answered per minute</span></div>
+<div class="legend"><span><i class="sw-rate"></i>jobs answered in the minute before each moment</span></div>
 <canvas id="rate"></canvas></section>
 <section><h2>Running and queued, last 10 minutes</h2>
 <div class="legend"><span><i class="sw-run"></i>running (most at once)</span><span><i class="sw-queue"></i>queued (most at once)</span></div>
