@@ -10,7 +10,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -33,6 +33,25 @@ const isRoot = process.getuid?.() === 0;
 const WHITELIST = ['--whitelist-dir', `${ROOT}test/fixtures/whitelist`];
 const USER = isRoot ? ['--user', 'nobody'] : [];
 const ENV = { ...process.env, DISTCCD_PATH: `${FIXTURE_BIN}:/usr/bin:/bin` };
+
+/**
+ * A daemon as root drops to nobody, logging to `log` (with `more` options),
+ * once it says it listens there; `exited` resolves with its exit code.
+ */
+async function startLogging(
+  log: string,
+  more: string[] = [],
+  stdio: 'ignore' | 'pipe' = 'ignore',
+): Promise<{ child: ChildProcess; exited: Promise<number | null> }> {
+  const child = spawn(
+    process.execPath,
+    [DAEMON_BIN, ...localDaemonArgs('0'), ...WHITELIST, ...USER, '--log-file', log, ...more],
+    { env: ENV, stdio: ['ignore', 'ignore', stdio] },
+  );
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  await until('listening', () => existsSync(log) && /listening on/.test(readFileSync(log, 'utf8')));
+  return { child, exited };
+}
 
 function stamp(path: string): string {
   const st = statSync(path);
@@ -142,23 +161,8 @@ test('started as root: a log or pid file it created goes to --user, one that was
   const stalePid = join(dir, 'stale.pid');
   writeFileSync(stalePid, '99999\n', { mode: 0o644 });
   const made = join(dir, 'made.pid');
-  const child = spawn(
-    process.execPath,
-    [
-      DAEMON_BIN,
-      ...localDaemonArgs('0'),
-      ...WHITELIST,
-      ...USER,
-      '--log-file',
-      existing,
-      '--pid-file',
-      stalePid,
-    ],
-    { env: ENV, stdio: 'ignore' },
-  );
-  const exited = new Promise((r) => child.once('exit', r));
+  const { child, exited } = await startLogging(existing, ['--pid-file', stalePid]);
   try {
-    await until('listening', () => /listening on/.test(readFileSync(existing, 'utf8')));
     assert.equal(statSync(existing).uid, 0, 'the existing log file is still root’s');
     assert.equal(statSync(existing).mode & 0o777, 0o640);
     assert.match(readFileSync(existing, 'utf8'), /^an older line\n/, 'appended to');
@@ -169,26 +173,8 @@ test('started as root: a log or pid file it created goes to --user, one that was
     await exited;
   }
   const log = join(dir, 'new.log');
-  const second = spawn(
-    process.execPath,
-    [
-      DAEMON_BIN,
-      ...localDaemonArgs('0'),
-      ...WHITELIST,
-      ...USER,
-      '--log-file',
-      log,
-      '--pid-file',
-      made,
-    ],
-    { env: ENV, stdio: 'ignore' },
-  );
-  const gone = new Promise((r) => second.once('exit', r));
+  const { child: second, exited: gone } = await startLogging(log, ['--pid-file', made]);
   try {
-    await until(
-      'listening',
-      () => existsSync(log) && /listening on/.test(readFileSync(log, 'utf8')),
-    );
     assert.equal(statSync(log).uid, 65534, 'a log file it made is nobody’s');
     assert.equal(statSync(made).uid, 65534, 'a pid file it made is nobody’s');
   } finally {
@@ -204,19 +190,10 @@ test('SIGHUP when the log file cannot be reopened (its directory is root’s, th
   mkdirSync(logDir);
   chmodSync(logDir, 0o755);
   const log = join(logDir, 'x.log');
-  const child = spawn(
-    process.execPath,
-    [DAEMON_BIN, ...localDaemonArgs('0'), ...WHITELIST, ...USER, '--log-file', log],
-    { env: ENV, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const { child, exited } = await startLogging(log, [], 'pipe');
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   try {
-    await until(
-      'listening',
-      () => existsSync(log) && /listening on/.test(readFileSync(log, 'utf8')),
-    );
     const port = Number(/listening on [^ ]+:(\d+)/.exec(readFileSync(log, 'utf8'))![1]);
     renameSync(log, `${log}.1`);
     child.kill('SIGHUP');
@@ -248,26 +225,8 @@ test('--user and a pid file in a directory only root may write (as /run): at SIG
   chmodSync(run, 0o755);
   const pidFile = join(run, 'tsdistccd.pid');
   const log = join(dir, 'x.log');
-  const child = spawn(
-    process.execPath,
-    [
-      DAEMON_BIN,
-      ...localDaemonArgs('0'),
-      ...WHITELIST,
-      ...USER,
-      '--log-file',
-      log,
-      '--pid-file',
-      pidFile,
-    ],
-    { env: ENV, stdio: 'ignore' },
-  );
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const { child, exited } = await startLogging(log, ['--pid-file', pidFile]);
   try {
-    await until(
-      'listening',
-      () => existsSync(log) && /listening on/.test(readFileSync(log, 'utf8')),
-    );
     assert.equal(readFileSync(pidFile, 'utf8'), `${child.pid}\n`);
   } finally {
     child.kill('SIGTERM');
