@@ -16,14 +16,10 @@ import {
   renameSync,
   statSync,
   unlinkSync,
-  writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ExitCode, TsdistccError } from '../errors.js';
-
-function writeAll(fd: number, data: Buffer): void {
-  for (let done = 0; done < data.length;) done += writeSync(fd, data, done);
-}
+import { writeAll } from '../system/write-all.js';
 
 function ioError(what: string, err: unknown): TsdistccError {
   return new TsdistccError(`${what}: ${(err as Error).message}`, ExitCode.IO_ERROR, {

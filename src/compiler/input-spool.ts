@@ -5,7 +5,8 @@
 // link) and private (0600). Writes are synchronous: each is one piece off
 // the socket or out of the LZO decoder (at most 256 KiB) into the page cache.
 
-import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync } from 'node:fs';
+import { writeAll } from '../system/write-all.js';
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
 
@@ -34,8 +35,7 @@ export class InputSpool {
   write = (piece: Buffer): boolean => {
     if (this.#fd === undefined || this.#error) return true;
     try {
-      let at = 0;
-      while (at < piece.length) at += writeSync(this.#fd, piece, at, piece.length - at);
+      writeAll(this.#fd, piece);
       this.#bytes += piece.length;
     } catch (err) {
       this.#error = err as Error;

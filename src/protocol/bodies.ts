@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ProtocolError } from '../errors.js';
-import { writeSync } from 'node:fs';
+import { writeAll } from '../system/write-all.js';
 import { lzoCompress, lzoDecompress } from './lzo.js';
 import { LzoStreamDecoder } from './lzo-stream.js';
 import type { LzoAnswer, LzoTask } from './lzo-worker.js';
@@ -137,9 +137,4 @@ export async function decodeBodyInto(fd: number, wire: Buffer, maxOutput: number
     throw new ProtocolError((err as Error).message, { cause: err });
   }
   return written;
-}
-
-function writeAll(fd: number, data: Uint8Array): void {
-  let at = 0;
-  while (at < data.length) at += writeSync(fd, data, at, data.length - at);
 }

@@ -7,7 +7,7 @@ import type { Readable, Writable } from 'node:stream';
 import { ProtocolError } from '../errors.js';
 import { RequestDecoder, type CompileRequest } from '../protocol/request-decoder.js';
 import type { ServerContext } from './context.js';
-import { AbortReason, runJob, type JobOutcome, type Spooled } from './job.js';
+import { AbortReason, discardSpool, runJob, type JobOutcome, type Spooled } from './job.js';
 import { startEarly, type EarlyJob } from './early-start.js';
 import { countRead } from './scavenge.js';
 import { BodyStream, type BodyOutput } from './body-stream.js';
@@ -38,7 +38,7 @@ export type BodyTarget = Readonly<{
 }>;
 
 /** How long the command line may take to arrive, at most (DISTCC_IO_TIMEOUT if shorter). */
-export const HEADER_SECONDS = 30;
+const HEADER_SECONDS = 30;
 /** A whole request may take DISTCC_IO_TIMEOUT plus one second per this many bytes of it. */
 const BYTES_PER_SECOND = 1024 * 1024;
 
@@ -251,11 +251,6 @@ function spoolFor(args: readonly string[], ctx: ServerContext, who: string): Spo
     ctx.cleanups.track(dir.remove());
     return undefined;
   }
-}
-
-export function discardSpool(s: Spooled, ctx: ServerContext): void {
-  s.spool.close();
-  ctx.cleanups.track(s.dir.remove());
 }
 
 function summary(who: string, o: JobOutcome, msecs: number): string {

@@ -36,6 +36,12 @@ export type JobOutcome = {
 /** A job directory whose input file the body was written into as it arrived (connection.ts). */
 export type Spooled = Readonly<{ dir: JobDir; spool: InputSpool }>;
 
+/** Closes a spooled input and removes its directory (the job will not run in it). */
+export function discardSpool(s: Spooled, ctx: ServerContext): void {
+  s.spool.close();
+  ctx.cleanups.track(s.dir.remove());
+}
+
 /** Why an AbortSignal fired: the client went away, or the job ran too long. */
 export const AbortReason = { DISCONNECT: 'disconnect', TIMEOUT: 'timeout' } as const;
 
@@ -63,10 +69,7 @@ export async function runJob(
   const spool = spooled ? await spooled : undefined;
   // Only if the body is in it: one that came whole before the spool was made is in memory.
   const use = spool && request.bodyStreamed ? spool : undefined;
-  if (spool && !use) {
-    spool.spool.close();
-    ctx.cleanups.track(spool.dir.remove());
-  }
+  if (spool && !use) discardSpool(spool, ctx);
   let adopted = false;
   try {
     return await runJobWith(request, ctx, disconnect, job, pre, use, () => (adopted = true));
@@ -74,7 +77,7 @@ export async function runJob(
     // A compiler started early and never fed (the job was refused) ends here.
     pre?.discard();
     // So does the input of a job refused before it had its directory.
-    if (use && !adopted) ctx.cleanups.track(use.dir.remove());
+    if (use && !adopted) discardSpool(use, ctx);
   }
 }
 

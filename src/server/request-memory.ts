@@ -40,17 +40,6 @@ export class RequestBudget {
 
   constructor(readonly limits: () => BudgetLimits) {}
 
-  /** Bytes held now, for the stats port and tests. */
-  get memory(): number {
-    return this.#memory;
-  }
-  get disk(): number {
-    return this.#disk;
-  }
-  get requests(): number {
-    return this.#holders.size;
-  }
-
   open(who: string, drop: (why: string) => void): Holder {
     const h: Holder = { who, started: performance.now(), memory: 0, disk: 0, received: 0, drop };
     this.#holders.add(h);
