@@ -16,7 +16,7 @@ import { makeContext, startDaemon, type Daemon } from './server/daemon.js';
 import { clientAddress, isAllowed } from './server/access.js';
 import { endWith } from './server/listener.js';
 import { loadExeca } from './compiler/run.js';
-import { chooseRunner, type RunnerOptions } from './compiler/runner.js';
+import { chooseRunner, type Runner, type RunnerOptions } from './compiler/runner.js';
 import { applyReload } from './server/reload.js';
 import type { ServerContext } from './server/context.js';
 import { DatagramSender } from './system/datagram.js';
@@ -281,11 +281,7 @@ async function reload(
 }
 
 /** --zeroconf: advertise with Avahi (dbus-next is loaded only then). */
-async function startZeroconf(
-  ctx: ServerContext,
-  daemon: Daemon,
-  account: ReturnType<typeof accountToRunAs>,
-) {
+async function startZeroconf(ctx: ServerContext, daemon: Daemon, runner: Runner) {
   const { advertise } = await import('./zeroconf/publish.js');
   const { config } = ctx;
   return advertise(
@@ -295,13 +291,7 @@ async function startZeroconf(
       cpus: availableParallelism(),
       version: VERSION,
       hostname: hostname(),
-      probe: {
-        env: ctx.compilerEnv,
-        ...(config.chroot !== undefined ? { root: config.chroot } : {}),
-        personality: config.personality,
-        ...(account ? { uid: account.uid, gid: account.gid } : {}),
-        ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
-      },
+      probe: { env: ctx.compilerEnv, runs: runner },
     },
     ctx.logger,
   );
@@ -338,7 +328,7 @@ async function runDaemon(
   // compiler to the account itself (launcher-script.ts).
   if (ctx.launcher?.needsRoot) ctx.launcher.warm();
   // Before dropping root: the compiler to describe may be inside --chroot.
-  const zeroconf = config.zeroconf ? await startZeroconf(ctx, daemon, account) : undefined;
+  const zeroconf = config.zeroconf ? await startZeroconf(ctx, daemon, runner) : undefined;
   if (account) {
     switchTo(account);
     // The datagram helper (syslog) may have started as root: restart it as

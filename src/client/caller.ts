@@ -4,14 +4,14 @@
 // talking to the resident agent (agent/session.ts), where the compilers are
 // children of the launcher and the agent only talks.
 //
-// node:child_process is used directly rather than execa: the plain client
-// starts once per source file and importing execa costs more than the rest
-// of the client together. Children get _DISTCC_SAFEGUARD one higher, so a
-// compiler that finds the masquerade directory again runs locally.
+// Children start through system/spawn.ts (node:child_process, not execa:
+// the plain client starts once per source file). They get _DISTCC_SAFEGUARD
+// one higher, so a compiler that finds the masquerade directory again runs
+// locally.
 
-import { spawn } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import { startProcess } from '../system/spawn.js';
 
 export type ChildResult = { code: number; signal: NodeJS.Signals | undefined };
 
@@ -59,17 +59,14 @@ function run(
   env: NodeJS.ProcessEnv,
   stdio: ('inherit' | 'ignore' | number)[],
 ): Promise<ChildResult> {
-  return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { env, stdio });
-    child.once('error', (err: NodeJS.ErrnoException) => {
+  return startProcess(argv, { env, stdio }).ended.then(({ exitCode, signal, error }) => {
+    if (error) {
       process.stderr.write(
-        `tsdistcc[${process.pid}] ERROR: failed to exec ${argv[0]}: ${err.message}\n`,
+        `tsdistcc[${process.pid}] ERROR: failed to exec ${argv[0]}: ${error.message}\n`,
       );
-      resolve({ code: err.code === 'ENOENT' ? 127 : 126, signal: undefined });
-    });
-    child.once('exit', (code, signal) => {
-      resolve({ code: code ?? 0, signal: signal ?? undefined });
-    });
+      return { code: error.code === 'ENOENT' ? 127 : 126, signal: undefined };
+    }
+    return { code: exitCode ?? 0, signal };
   });
 }
 

@@ -3,10 +3,10 @@
 // --inetd --enable-tcp-insecure` (default `ssh`, `distccd`) with its stdin
 // and stdout as the stream.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { ExitCode, TsdistccError } from '../errors.js';
+import { startProcess } from '../system/spawn.js';
 import type { HostDef } from './hosts.js';
 
 export const CONNECT_TIMEOUT_MS = 4000;
@@ -82,18 +82,20 @@ export function connectSsh(
   env: NodeJS.ProcessEnv,
   stderr: (data: Buffer) => void,
 ): Promise<Connection> {
-  const [command, ...args] = sshCommand(host, env);
+  const argv = sshCommand(host, env);
   return new Promise((resolve, reject) => {
     // ssh's own complaints (host keys, passwords) go to the user's stderr.
-    const child: ChildProcess = spawn(command!, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const { child, ended } = startProcess(argv, { env, stdio: ['pipe', 'pipe', 'pipe'] });
     child.stderr!.on('data', stderr);
-    child.once('error', (err) =>
-      reject(
-        new TsdistccError(`failed to run ${command}: ${err.message}`, ExitCode.CONNECT_FAILED, {
-          cause: err,
-        }),
-      ),
-    );
+    void ended.then(({ error }) => {
+      if (error) {
+        reject(
+          new TsdistccError(`failed to run ${argv[0]}: ${error.message}`, ExitCode.CONNECT_FAILED, {
+            cause: error,
+          }),
+        );
+      }
+    });
     child.once('spawn', () =>
       resolve({
         input: child.stdout!,

@@ -4,20 +4,8 @@
 // "could not start" and the next job starts a new one.
 
 import type { Writable } from 'node:stream';
+import type { Confinement } from './confinement.js';
 import { spawnPerl } from './perl.js';
-
-/** What every compiler of this launcher gets (see launcher-script.ts). */
-export type Confinement = Readonly<{
-  /** Chroot directory; job directories are then paths inside it. */
-  root?: string;
-  /** Account to switch to after entering the root (the launcher then runs as root). */
-  uid?: number;
-  gid?: number;
-  /** personality(2) value, e.g. 8 for PER_LINUX32. */
-  personality?: number;
-  /** Confine each compiler in namespaces of its own, hiding these directories (inside `root`). */
-  sandbox?: Readonly<{ hide: readonly string[] }>;
-}>;
 
 type Syscalls = Readonly<{
   personality: number;

@@ -13,25 +13,26 @@ import { closeSync, constants, fchownSync, mkdtempSync, openSync, rmSync } from 
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { findOnPath } from './environment.js';
-import { Launcher, personalitySyscall, sandboxSyscalls, type Confinement } from './launcher.js';
+import { confinementFor, PERSONALITY, type HowToRun, type PersonalityName } from './confinement.js';
+import { Launcher, personalitySyscall, sandboxSyscalls } from './launcher.js';
 import { LAUNCHER_SCRIPT } from './launcher-script.js';
-import { hiddenDirs, makeSandbox, probeSandbox, type Sandbox } from './sandbox.js';
+import { hiddenDirs, makeSandbox, probeSandbox } from './sandbox.js';
 
 export type SandboxMode = 'auto' | 'namespaces' | 'bwrap' | 'none';
 
-export type Runner = Readonly<{
-  /** The resident process that forks compilers, if used. */
-  launcher?: Launcher;
-  /** bubblewrap's sandbox, when compilers run in that one (RunOptions.sandbox). */
-  bwrap?: Sandbox;
-  /** Which sandbox compilers run in. */
-  kind: 'namespaces' | 'bwrap' | 'none';
-}>;
+/** How compilers run (confinement.ts; its bwrap is RunOptions.sandbox), and what starts them. */
+export type Runner = HowToRun &
+  Readonly<{
+    /** The resident process that forks compilers, if used, started from the same description. */
+    launcher?: Launcher;
+    /** Which sandbox compilers run in. */
+    kind: 'namespaces' | 'bwrap' | 'none';
+  }>;
 
 export type RunnerOptions = Readonly<{
   sandbox: SandboxMode;
   chroot?: string;
-  personality: 'native' | 'linux32' | 'linux64';
+  personality: PersonalityName;
   /** Where job directories are made (on the daemon's side; inside `chroot` if given). */
   tmpdir: string;
   /** Whether compilers go through the launcher (not --inetd, not --no-launcher). */
@@ -45,8 +46,6 @@ export type RunnerOptions = Readonly<{
   /** Said once when --sandbox auto finds no sandbox that works here. */
   onWarning: (message: string) => void;
 }>;
-
-const PERSONALITY = { native: undefined, linux32: 0x0008, linux64: 0x0000 } as const;
 
 /** The compilers' TMPDIR as they see it (inside the root). */
 function guestTmpdir(o: RunnerOptions): string {
@@ -109,7 +108,7 @@ export async function chooseRunner(o: RunnerOptions): Promise<Runner> {
   const root = o.chroot ?? '/';
   const hide = hiddenDirs(root, guestTmpdir(o));
   const why: string[] = [];
-  const launcher = (c: Confinement, errors: string[]) =>
+  const launcher = (how: HowToRun, errors: string[]) =>
     new Launcher(
       o.env,
       LAUNCHER_SCRIPT,
@@ -117,10 +116,15 @@ export async function chooseRunner(o: RunnerOptions): Promise<Runner> {
         errors.push(m);
         o.onError(m);
       },
-      c,
-      o.account,
+      how.confinement,
+      how.as,
     );
-  const shared = { ...(personality !== undefined ? { personality } : {}) };
+  const choice = {
+    personality: o.personality,
+    hide,
+    ...(o.chroot !== undefined ? { chroot: o.chroot } : {}),
+    ...(o.account ? { account: o.account } : {}),
+  };
 
   if (perl && (o.sandbox === 'auto' || o.sandbox === 'namespaces')) {
     if (sandboxSyscalls() === undefined) {
@@ -129,12 +133,10 @@ export async function chooseRunner(o: RunnerOptions): Promise<Runner> {
       );
     } else {
       const errors: string[] = [];
-      const l = launcher(
-        { ...shared, ...(o.chroot !== undefined ? { root: o.chroot } : {}), sandbox: { hide } },
-        errors,
-      );
+      const how = confinementFor({ ...choice, kind: 'namespaces' });
+      const l = launcher(how, errors);
       const failed = await tryLauncher(l, o, errors);
-      if (failed === undefined) return { launcher: l, kind: 'namespaces' };
+      if (failed === undefined) return { ...how, launcher: l, kind: 'namespaces' };
       l.kill();
       why.push(`the launcher's namespaces: ${failed}`);
     }
@@ -148,7 +150,8 @@ export async function chooseRunner(o: RunnerOptions): Promise<Runner> {
       ? probeSandbox(sandbox, o.env, o.account)
       : 'no bwrap on PATH (install bubblewrap)';
     if (failed === undefined && sandbox) {
-      return { ...(perl ? { launcher: launcher(shared, []) } : {}), bwrap: sandbox, kind: 'bwrap' };
+      const how = confinementFor({ ...choice, kind: 'bwrap', bwrap: sandbox });
+      return { ...how, ...(perl ? { launcher: launcher(how, []) } : {}), kind: 'bwrap' };
     }
     why.push(`bwrap: ${failed}`);
     if (o.sandbox === 'bwrap')
@@ -166,20 +169,11 @@ export async function chooseRunner(o: RunnerOptions): Promise<Runner> {
       `compilers run without a sandbox (no process namespace, network or read-only root for them): ${why.join('; ')}; --sandbox none says this is meant`,
     );
   }
-  if (!perl) return { kind: 'none' };
-  const chroot = o.chroot !== undefined;
+  const how = confinementFor({ ...choice, kind: 'none' });
+  if (!perl) return { ...how, kind: 'none' };
   return {
-    launcher: new Launcher(
-      o.env,
-      LAUNCHER_SCRIPT,
-      o.onError,
-      {
-        ...shared,
-        ...(chroot ? { root: o.chroot } : {}),
-        ...(chroot && o.account ? { uid: o.account.uid, gid: o.account.gid } : {}),
-      },
-      chroot ? undefined : o.account,
-    ),
+    ...how,
+    launcher: new Launcher(o.env, LAUNCHER_SCRIPT, o.onError, how.confinement, how.as),
     kind: 'none',
   };
 }

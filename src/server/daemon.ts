@@ -29,7 +29,7 @@ export function makeContext(
   config: DaemonConfig,
   logger: Logger,
   compilerEnv: NodeJS.ProcessEnv,
-  runner: Runner = { kind: 'none' },
+  runner: Runner = { kind: 'none', confinement: {} },
 ): ServerContext {
   const cannotRemove = (err: Error) =>
     logger.warning(`cannot remove a job directory: ${err.message}`);

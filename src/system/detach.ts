@@ -3,8 +3,8 @@
 // new session and waits on a pipe until the copy says it is listening (or
 // why it could not), then exits with that status.
 
-import { spawn } from 'node:child_process';
 import { closeSync, writeSync } from 'node:fs';
+import { startProcess } from './spawn.js';
 
 const CHILD_MARK = 'TSDISTCCD_DETACHED_CHILD';
 
@@ -14,11 +14,14 @@ export function isDetachedChild(): boolean {
 
 /** In the parent: starts the background copy; resolves with the exit status to use. */
 export function detach(): Promise<number> {
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    detached: true,
-    stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
-    env: { ...process.env, [CHILD_MARK]: '1' },
-  });
+  const { child, ended } = startProcess(
+    [process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+    {
+      detached: true,
+      stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
+      env: { ...process.env, [CHILD_MARK]: '1' },
+    },
+  );
   const pipe = child.stdio[3] as NodeJS.ReadableStream & { destroy: () => void };
   return new Promise((resolve) => {
     let text = '';
@@ -30,6 +33,12 @@ export function detach(): Promise<number> {
       pipe.destroy();
       resolve(code);
     };
+    // Unlike a start that fails later, one that cannot start says nothing on the pipe.
+    void ended.then(({ error }) => {
+      if (!error) return;
+      process.stderr.write(`tsdistccd: cannot start the background copy: ${error.message}\n`);
+      settle(100);
+    });
     pipe.setEncoding('utf8');
     pipe.on('data', (d: string) => {
       text += d;
@@ -42,8 +51,7 @@ export function detach(): Promise<number> {
         if (m[2]) process.stderr.write(`tsdistccd: ${m[2]}\n`);
         settle(Number(m[1]));
       } else {
-        child.once('exit', (code) => settle(code ?? 100));
-        if (child.exitCode !== null) settle(child.exitCode);
+        void ended.then(({ exitCode }) => settle(exitCode ?? 100));
       }
     });
   });

@@ -2,21 +2,18 @@
 // then gid, then uid. Without --user the first of tsdistcc, distcc, distccd
 // (Debian's distcc package's account), nobody that exists is used.
 
-import { execFileSync } from 'node:child_process';
 import { SetuidError } from '../errors.js';
+import { outputOfSync } from './spawn.js';
 
 export type Account = Readonly<{ name: string; uid: number; gid: number; home: string }>;
 
 /** Looks a user up through NSS (`getent passwd`), as getpwnam would. */
 export function lookupUser(name: string): Account | undefined {
-  try {
-    const line = execFileSync('getent', ['passwd', name], { encoding: 'utf8' }).trim();
-    const [user, , uid, gid, , home] = line.split(':');
-    if (user === undefined || uid === undefined || gid === undefined) return undefined;
-    return { name: user, uid: Number(uid), gid: Number(gid), home: home ?? '/' };
-  } catch {
-    return undefined;
-  }
+  const line = outputOfSync(['getent', 'passwd', name])?.trim();
+  if (line === undefined) return undefined;
+  const [user, , uid, gid, , home] = line.split(':');
+  if (user === undefined || uid === undefined || gid === undefined) return undefined;
+  return { name: user, uid: Number(uid), gid: Number(gid), home: home ?? '/' };
 }
 
 export const DEFAULT_USERS = ['tsdistcc', 'distcc', 'distccd', 'nobody'] as const;

@@ -1,9 +1,8 @@
 // What distcc puts in DNS-SD and reads back (distcc src/zeroconf-reg.c,
 // src/zeroconf.c, src/zeroconf-util.c), with no D-Bus in it.
 
-import { execFile } from 'node:child_process';
-import { findOnPath } from '../compiler/environment.js';
-import { sandboxPrefixWithoutJob, type Sandbox } from '../compiler/sandbox.js';
+import { confinedCommand, type Command, type HowToRun } from '../compiler/confinement.js';
+import { outputOf } from '../system/spawn.js';
 
 export const SERVICE_TYPE = '_distcc._tcp';
 
@@ -103,75 +102,41 @@ function firstWord(text: string): string {
   return text.split(/[ \t\n\r]/, 1)[0] ?? '';
 }
 
-function output(argv: readonly string[], opts: ProbeOptions): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    execFile(
-      argv[0]!,
-      argv.slice(1),
-      {
-        env: opts.env,
-        timeout: 10_000,
-        // chroot(8) switches by itself (--userspec); bwrap and a plain run are started as the user.
-        ...(opts.uid !== undefined && (opts.sandbox || opts.root === undefined)
-          ? { uid: opts.uid }
-          : {}),
-        ...(opts.gid !== undefined && (opts.sandbox || opts.root === undefined)
-          ? { gid: opts.gid }
-          : {}),
-      },
-      (err, stdout) => {
-        const word = err ? '' : firstWord(stdout);
-        resolve(word === '' ? undefined : word);
-      },
-    );
+async function output(command: Command, opts: ProbeOptions): Promise<string | undefined> {
+  const { argv, uid, gid } = command;
+  const text = await outputOf(argv, {
+    env: opts.env,
+    timeout: 10_000,
+    ...(uid !== undefined ? { uid } : {}),
+    ...(gid !== undefined ? { gid } : {}),
   });
+  const word = text === undefined ? '' : firstWord(text);
+  return word === '' ? undefined : word;
 }
 
 export type ProbeOptions = Readonly<{
   /** The compiler to ask: distcc asks `cc`. */
   compiler?: string;
   env: NodeJS.ProcessEnv;
-  /** Ask the compiler inside this root (the daemon's --chroot). */
-  root?: string;
-  /** `linux32` or `linux64` personality, as compilers of the instance get it. */
-  personality?: string;
-  /** Run it as this account (the daemon's --user). */
-  uid?: number;
-  gid?: number;
-  /** The daemon's sandbox: the compiler is asked inside it, as its jobs run (no root needed). */
-  sandbox?: Sandbox;
+  /** How the daemon runs its compilers (its runner): the compiler is asked the same way.
+   *  None for the client's own compilers: they run as the client does. */
+  runs?: HowToRun;
 }>;
 
-/** A program of this host (chroot, setarch), found on the daemon's PATH, not the compiler's. */
-function hostTool(name: string): string {
-  return findOnPath(name, `${process.env.PATH ?? ''}:/usr/sbin:/usr/bin:/sbin:/bin`) ?? name;
+function probe(o: ProbeOptions, arg: string): Command {
+  return confinedCommand(o.runs ?? { confinement: {} }, [o.compiler ?? 'cc', arg]);
 }
 
 /** The command that runs `compiler ARG` the way the instance runs its compilers. */
 export function probeCommand(o: ProbeOptions, arg: string): string[] {
-  const cc = o.compiler ?? 'cc';
-  const enter =
-    o.sandbox !== undefined
-      ? sandboxPrefixWithoutJob(o.sandbox)
-      : o.root === undefined
-        ? []
-        : [
-            hostTool('chroot'),
-            ...(o.uid !== undefined ? [`--userspec=${o.uid}:${o.gid ?? o.uid}`] : []),
-            o.root,
-          ];
-  const persona =
-    o.personality === 'linux32' || o.personality === 'linux64'
-      ? [hostTool('setarch'), o.personality]
-      : [];
-  return [...persona, ...enter, cc, arg];
+  return [...probe(o, arg).argv];
 }
 
 /** `cc -dumpmachine` and `cc -dumpversion`, or undefined if either fails. */
 export async function probeCompiler(o: ProbeOptions): Promise<CompilerIdentity | undefined> {
   const [machine, version] = await Promise.all([
-    output(probeCommand(o, '-dumpmachine'), o),
-    output(probeCommand(o, '-dumpversion'), o),
+    output(probe(o, '-dumpmachine'), o),
+    output(probe(o, '-dumpversion'), o),
   ]);
   return machine !== undefined && version !== undefined ? { machine, version } : undefined;
 }
